@@ -1,0 +1,1 @@
+"""The gateway: the one front door for client apps. Authenticates, routes, fans out, merges; holds no data."""

@@ -1,0 +1,1 @@
+"""Connections: the social graph. Invitations, connections, follows, blocks, introductions, suggestions."""

@@ -1,0 +1,1 @@
+"""Content: posts, topics, comment trees, shares and ranked feeds."""

@@ -1,0 +1,260 @@
+"""Idempotent Kafka consumer runner: the effect and the consumed position commit in one DB transaction.
+
+For each batch from `getmany()` the runner opens one transaction and, per message:
+  1. parses the CloudEvent; an undecodable or invalid message goes to the dead-letter topic with the
+     reason (acked before the batch commits) and never stops the consumer;
+  2. skips event types it has no handler for (tolerant reader: new producers' events don't break it);
+  3. records the event id in `<schema>.inbox` (a duplicate id — a relay or Kafka redelivery — is skipped);
+  4. calls the handler in a savepoint (a handler's `PoisonEvent` dead-letters just that event);
+then stores the next offset per partition in `<schema>.consumer_offsets` and commits. Only after that is
+the offset committed to Kafka (for lag monitoring). On partition assignment the runner seeks to the
+stored offsets, so a crash between the DB commit and the Kafka commit replays nothing (effectively once).
+A lock keeps a rebalance from revoking partitions while a batch is being applied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka import ConsumerRebalanceListener, TopicPartition
+from pydantic import ValidationError
+from sqlalchemy import BigInteger, Column, DateTime, Integer, MetaData, PrimaryKeyConstraint, Table, Text, func, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.kit import tracing
+from services.kit.events import CloudEvent, MalformedEvent
+from services.kit.kafka import make_consumer, make_producer
+from services.kit.topics import Topic
+
+log = logging.getLogger("agora.consumer")
+
+Handler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
+
+
+class PoisonEvent(Exception):
+    """Raised by a handler for an event that can never be applied (wrong schema, impossible values)."""
+
+
+def inbox_table(metadata: MetaData) -> Table:
+    return Table(
+        "inbox",
+        metadata,
+        Column("consumer", Text, nullable=False),
+        Column("event_id", Text, nullable=False),
+        Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        PrimaryKeyConstraint("consumer", "event_id"),
+    )
+
+
+def offsets_table(metadata: MetaData) -> Table:
+    return Table(
+        "consumer_offsets",
+        metadata,
+        Column("consumer", Text, nullable=False),
+        Column("topic", Text, nullable=False),
+        Column("partition", Integer, nullable=False),
+        Column("next_offset", BigInteger, nullable=False),
+        Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        PrimaryKeyConstraint("consumer", "topic", "partition"),
+    )
+
+
+async def load_offsets(session: AsyncSession, schema: str, consumer: str, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
+    rows = await session.execute(
+        text(f"SELECT topic, partition, next_offset FROM {schema}.consumer_offsets WHERE consumer = :c"), {"c": consumer}
+    )
+    stored = {TopicPartition(t, p): o for t, p, o in rows}
+    return {tp: stored[tp] for tp in partitions if tp in stored}
+
+
+async def store_offsets(session: AsyncSession, schema: str, consumer: str, positions: dict[TopicPartition, int]) -> None:
+    if not positions:
+        return
+    # GREATEST: a consumer that lost its partitions in a rebalance can never move an offset backwards.
+    await session.execute(
+        text(
+            f"INSERT INTO {schema}.consumer_offsets (consumer, topic, partition, next_offset) "
+            "SELECT :c, t, p, o FROM unnest(CAST(:topics AS text[]), CAST(:parts AS int[]), CAST(:offs AS bigint[])) AS x(t, p, o) "
+            "ON CONFLICT (consumer, topic, partition) DO UPDATE "
+            "SET next_offset = GREATEST(consumer_offsets.next_offset, excluded.next_offset), updated_at = now()"
+        ),
+        {"c": consumer, "topics": [tp.topic for tp in positions], "parts": [tp.partition for tp in positions], "offs": list(positions.values())},
+    )
+
+
+@dataclass
+class Subscription:
+    """What a consumer process listens to: a group name, topics, and a handler per event type."""
+
+    name: str  # consumer group name (prefixed with the topic prefix); also the inbox/offsets key
+    topics: list[Topic]
+    handlers: dict[str, Handler] = field(default_factory=dict)
+
+
+class _Rebalance(ConsumerRebalanceListener):
+    def __init__(self, runner: "ConsumerRunner") -> None:
+        self.runner = runner
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        # Wait for the batch in flight to commit: its offsets are then stored before another member takes over.
+        async with self.runner.lock:
+            pass
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        await self.runner.seek_to_stored(list(assigned))
+
+
+class ConsumerRunner:
+    def __init__(
+        self,
+        *,
+        subscription: Subscription,
+        sessions: async_sessionmaker[AsyncSession],
+        schema: str,
+        bootstrap_servers: str,
+        topic_prefix: str = "",
+        deadletter: Topic | None = None,
+        batch_size: int = 500,
+    ) -> None:
+        self.sub = subscription
+        self.sessions = sessions
+        self.schema = schema
+        self.bootstrap_servers = bootstrap_servers
+        self.prefix = topic_prefix
+        self.deadletter = deadletter
+        self.batch_size = batch_size
+        self.lock = asyncio.Lock()
+        self.ready = False
+        self.applied = 0
+        self.consumer: Any = None
+        self.producer: Any = None
+        self._kill_after_db_commit = os.environ.get("AGORA_FAULT_CONSUMER_KILL_AFTER_DB_COMMIT") == "1"
+
+    @property
+    def group_id(self) -> str:
+        return self.prefix + self.sub.name
+
+    async def seek_to_stored(self, partitions: list[TopicPartition]) -> None:
+        async with self.sessions() as session:
+            stored = await load_offsets(session, self.schema, self.sub.name, partitions)
+        for tp, offset in stored.items():
+            self.consumer.seek(tp, offset)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self.consumer = make_consumer(self.bootstrap_servers, self.group_id, max_poll_records=self.batch_size)
+        self.producer = make_producer(self.bootstrap_servers) if self.deadletter else None
+        self.consumer.subscribe([t.qualified(self.prefix) for t in self.sub.topics], listener=_Rebalance(self))
+        await self.consumer.start()
+        if self.producer:
+            await self.producer.start()
+        self.ready = True
+        try:
+            while not stop.is_set():
+                batch = await self.consumer.getmany(timeout_ms=500, max_records=self.batch_size)
+                if not batch:
+                    continue
+                try:
+                    async with self.lock:
+                        positions = await self.apply(batch)
+                        if self._kill_after_db_commit:
+                            os.kill(os.getpid(), signal.SIGKILL)
+                        await self.consumer.commit(positions)
+                except Exception:
+                    # Transient failure (database down, broker hiccup): nothing was committed; go back to the
+                    # stored positions and try again, slower.
+                    log.exception("batch failed; rewinding to stored offsets")
+                    await asyncio.sleep(1.0)
+                    await self.seek_to_stored(list(self.consumer.assignment()))
+        finally:
+            self.ready = False
+            await self.consumer.stop()
+            if self.producer:
+                await self.producer.stop()
+
+    async def apply(self, batch: dict[TopicPartition, list[Any]]) -> dict[TopicPartition, int]:
+        positions: dict[TopicPartition, int] = {}
+        dead: list[tuple[Any, str]] = []
+        async with self.sessions() as session, session.begin():
+            for tp, messages in batch.items():
+                for msg in messages:
+                    await self._apply_one(session, msg, dead)
+                    positions[tp] = msg.offset + 1
+            if dead:
+                await self._send_deadletters(dead)
+            await store_offsets(session, self.schema, self.sub.name, positions)
+        return positions
+
+    async def _apply_one(self, session: AsyncSession, msg: Any, dead: list[tuple[Any, str]]) -> None:
+        try:
+            event = CloudEvent.from_kafka(msg.headers, msg.value)
+        except MalformedEvent as exc:
+            dead.append((msg, f"malformed: {exc}"))
+            return
+        handler = self.sub.handlers.get(event.type)
+        if handler is None:
+            return
+        fresh = await session.execute(
+            text(f"INSERT INTO {self.schema}.inbox (consumer, event_id) VALUES (:c, :e) ON CONFLICT DO NOTHING RETURNING 1"),
+            {"c": self.sub.name, "e": event.id},
+        )
+        if fresh.first() is None:
+            return  # already applied: redelivery
+        token = tracing.current_traceparent.set(tracing.continue_trace(event.traceparent))
+        try:
+            async with session.begin_nested():
+                await handler(session, event)
+            self.applied += 1
+        except (PoisonEvent, ValidationError) as exc:
+            dead.append((msg, f"rejected by {self.sub.name}: {exc}"))
+        finally:
+            tracing.current_traceparent.reset(token)
+
+    async def _send_deadletters(self, dead: list[tuple[Any, str]]) -> None:
+        if not self.producer or not self.deadletter:
+            for msg, reason in dead:
+                log.error("dropping poison message %s[%s]@%s: %s", msg.topic, msg.partition, msg.offset, reason)
+            return
+        futures = []
+        for msg, reason in dead:
+            headers = list(msg.headers or ()) + [
+                ("dlq_reason", reason[:2000].encode()),
+                ("dlq_consumer", self.sub.name.encode()),
+                ("dlq_origin", f"{msg.topic}/{msg.partition}/{msg.offset}".encode()),
+            ]
+            log.warning("dead-lettering %s[%s]@%s: %s", msg.topic, msg.partition, msg.offset, reason)
+            futures.append(await self.producer.send(self.deadletter.qualified(self.prefix), value=msg.value, key=msg.key, headers=headers))
+        await asyncio.gather(*futures)
+
+
+async def purge_inbox(sessions: async_sessionmaker[AsyncSession], schema: str, older_than_days: int = 14) -> None:
+    async with sessions() as session, session.begin():
+        await session.execute(text(f"DELETE FROM {schema}.inbox WHERE processed_at < now() - make_interval(days => :d)"), {"d": older_than_days})
+
+
+class ConsumerWorker:
+    """A consumer process's worker: its own engine and a ConsumerRunner (what `agora consume` runs)."""
+
+    def __init__(self, settings: Any, schema: str, subscription: Subscription, deadletter: Topic | None) -> None:
+        from services.kit.db import make_engine, make_sessions
+
+        self.engine = make_engine(settings, schema, pool_size=2)
+        self.runner = ConsumerRunner(
+            subscription=subscription, sessions=make_sessions(self.engine), schema=schema,
+            bootstrap_servers=settings.kafka_bootstrap_servers, topic_prefix=settings.topic_prefix, deadletter=deadletter,
+        )
+
+    @property
+    def ready(self) -> bool:
+        return self.runner.ready
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.runner.run(stop)
+
+    async def close(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,1 @@
+"""Profiles: identity. Accounts, authentication, profiles with visibility, trust signals."""

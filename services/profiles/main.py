@@ -1,0 +1,21 @@
+"""Profiles' composition root."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.kit.settings import load_settings
+from services.kit.web import build_app
+from services.profiles.api import router
+from services.profiles.config import SCHEMA, Settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings(Settings)
+    return build_app(
+        settings=settings,
+        schema=SCHEMA,
+        title="Agora profiles",
+        description="Accounts, authentication, profiles with visibility, and trust signals.",
+        routers=[router],
+    )

@@ -1,0 +1,1 @@
+"""Voting: casting votes, the high-volume tally consumer, and anti-manipulation with explained decisions."""

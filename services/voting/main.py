@@ -1,0 +1,21 @@
+"""Voting's composition root."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.kit.settings import load_settings
+from services.kit.web import build_app
+from services.voting.api import router
+from services.voting.config import SCHEMA, Settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings(Settings)
+    return build_app(
+        settings=settings,
+        schema=SCHEMA,
+        title="Agora voting",
+        description="Votes on posts and comments, tallies, and explained anti-manipulation decisions.",
+        routers=[router],
+    )
