@@ -25,6 +25,8 @@ class VoteCast(BaseModel):
 
 class TallyUpdated(BaseModel):
     target_id: uuid.UUID
+    target_kind: str
+    author_id: uuid.UUID
     ups: int
     downs: int
     score: int

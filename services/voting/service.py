@@ -41,7 +41,7 @@ async def apply_vote(session: AsyncSession, vote: events.VoteCast) -> Tally | No
     tally = await Tallies(session).apply(vote.target_id, d_ups, d_downs)
     await outbox.publish(
         session, events.TALLY_UPDATED,
-        events.TallyUpdated(target_id=tally.target_id, ups=tally.ups, downs=tally.downs, score=tally.ups - tally.downs,
+        events.TallyUpdated(target_id=tally.target_id, target_kind=vote.target_kind, author_id=vote.author_id, ups=tally.ups, downs=tally.downs, score=tally.ups - tally.downs,
                             version=tally.version, updated_at=tally.updated_at),
         key=str(tally.target_id), subject=str(tally.target_id),
     )
