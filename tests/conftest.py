@@ -34,6 +34,8 @@ def test_infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[infra.TestI
             "KAFKA_BOOTSTRAP_SERVERS": ti.bootstrap,
             "AGORA_TOPIC_PREFIX": ti.prefix,
             "AGORA_LOG_LEVEL": "INFO",
+            # A SIGKILLed consumer keeps its partitions until its session times out: keep that short in tests.
+            "AGORA_KAFKA_SESSION_TIMEOUT_MS": "6000",
         }
         yield ti
     finally:

@@ -37,6 +37,7 @@ start() {
     KAFKA_BOOTSTRAP_SERVERS="$(bootstrap)" "$PY" -m services.kit.platform wait-kafka --timeout 60
     return
   fi
+  if ready 2; then log "Kafka already answering on $(bootstrap)"; return; fi
   fetch_jars
   mkdir -p "$KDIR/data"
   cat >"$KDIR/server.properties" <<PROPS

@@ -121,8 +121,10 @@ class ConsumerRunner:
         topic_prefix: str = "",
         deadletter: Topic | None = None,
         batch_size: int = 500,
+        session_timeout_ms: int = 30000,
     ) -> None:
         self.sub = subscription
+        self.session_timeout_ms = session_timeout_ms
         self.sessions = sessions
         self.schema = schema
         self.bootstrap_servers = bootstrap_servers
@@ -147,7 +149,8 @@ class ConsumerRunner:
             self.consumer.seek(tp, offset)
 
     async def run(self, stop: asyncio.Event) -> None:
-        self.consumer = make_consumer(self.bootstrap_servers, self.group_id, max_poll_records=self.batch_size)
+        self.consumer = make_consumer(self.bootstrap_servers, self.group_id, max_poll_records=self.batch_size,
+                                      session_timeout_ms=self.session_timeout_ms, heartbeat_interval_ms=max(1000, self.session_timeout_ms // 10))
         self.producer = make_producer(self.bootstrap_servers) if self.deadletter else None
         self.consumer.subscribe([t.qualified(self.prefix) for t in self.sub.topics], listener=_Rebalance(self))
         await self.consumer.start()
@@ -247,6 +250,7 @@ class ConsumerWorker:
         self.runner = ConsumerRunner(
             subscription=subscription, sessions=make_sessions(self.engine), schema=schema,
             bootstrap_servers=settings.kafka_bootstrap_servers, topic_prefix=settings.topic_prefix, deadletter=deadletter,
+            session_timeout_ms=settings.kafka_session_timeout_ms,
         )
 
     @property

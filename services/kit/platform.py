@@ -2,6 +2,7 @@
 
     python -m services.kit.platform wait-postgres --timeout 60   # DATABASE_URL accepts connections
     python -m services.kit.platform wait-kafka --timeout 60      # the broker answers a metadata request
+    python -m services.kit.platform wait-http --timeout 60 URL.. # every URL's /readyz answers 200
 Exit 0 when ready, 1 with a message when the timeout passes.
 """
 
@@ -35,6 +36,15 @@ async def kafka_ready(bootstrap: str) -> None:
         await admin.close()
 
 
+async def http_ready(base: str) -> None:
+    import httpx
+
+    async with httpx.AsyncClient(timeout=2) as client:
+        resp = await client.get(f"{base.rstrip('/')}/readyz")
+        if resp.status_code != 200:
+            raise RuntimeError(f"{base}/readyz answered {resp.status_code}")
+
+
 async def wait(check, target: str, timeout: float) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     last: Exception | None = None
@@ -51,8 +61,9 @@ async def wait(check, target: str, timeout: float) -> None:  # type: ignore[no-u
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="services.kit.platform")
-    p.add_argument("what", choices=["wait-postgres", "wait-kafka"])
+    p.add_argument("what", choices=["wait-postgres", "wait-kafka", "wait-http"])
     p.add_argument("--timeout", type=float, default=60)
+    p.add_argument("urls", nargs="*")
     a = p.parse_args(argv)
     try:
         if a.what == "wait-postgres":
@@ -61,6 +72,11 @@ def main(argv: list[str] | None = None) -> int:
                 print("DATABASE_URL is not set", file=sys.stderr)
                 return 1
             asyncio.run(wait(postgres_ready, url, a.timeout))
+        elif a.what == "wait-http":
+            async def all_ready() -> None:
+                await asyncio.gather(*(wait(http_ready, u, a.timeout) for u in a.urls))
+
+            asyncio.run(all_ready())
         else:
             bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "")
             if not bootstrap:

@@ -24,6 +24,7 @@ SHARED_VARIABLES: dict[str, str] = {
     "log_level": "AGORA_LOG_LEVEL",
     "http_host": "AGORA_HTTP_HOST",
     "health_port": "AGORA_HEALTH_PORT",
+    "kafka_session_timeout_ms": "AGORA_KAFKA_SESSION_TIMEOUT_MS",
 }
 
 
@@ -61,6 +62,7 @@ class ProcessSettings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(0, ge=0, le=65535, description="0 means the service's default port")
     health_port: int = Field(0, ge=0, le=65535, description="Workers serve /healthz and /readyz here; 0 = off")
+    kafka_session_timeout_ms: int = Field(30000, ge=6000, le=300000, description="How long a silent consumer keeps its partitions")
 
     @classmethod
     def settings_customise_sources(
