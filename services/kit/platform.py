@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("what", choices=["wait-postgres", "wait-kafka", "wait-http"])
     p.add_argument("--timeout", type=float, default=60)
     p.add_argument("urls", nargs="*")
-    a = p.parse_args(argv)
+    a = p.parse_intermixed_args(argv)
     try:
         if a.what == "wait-postgres":
             url = os.environ.get("DATABASE_URL")
