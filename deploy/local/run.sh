@@ -12,7 +12,13 @@ started=()
 "$HERE/kafka.sh" status 2>/dev/null || started+=(kafka)
 cleanup() {
   trap - EXIT INT TERM
-  [ -n "${honcho_pid:-}" ] && kill -TERM "$honcho_pid" 2>/dev/null && wait "$honcho_pid" 2>/dev/null
+  if [ -n "${honcho_pid:-}" ]; then
+    # honcho runs in its own process group: signal the whole group, so no process outlives this run
+    # even if honcho itself dies first (honcho 2.0 can crash when signalled while still starting).
+    kill -TERM -- "-$honcho_pid" 2>/dev/null || true
+    for _ in $(seq 1 40); do kill -0 -- "-$honcho_pid" 2>/dev/null || break; sleep 0.5; done
+    kill -KILL -- "-$honcho_pid" 2>/dev/null || true
+  fi
   rm -f "$AGORA_RUN_DIR/honcho.pid"
   for s in "${started[@]}"; do "$HERE/$s.sh" stop || true; done
 }
@@ -33,7 +39,7 @@ log "applying migrations"; agora migrate
 log "creating topics"; agora topics
 
 log "starting services (logs: $AGORA_RUN_DIR/logs/agora.log)"
-honcho -f "$HERE/Procfile" -d "$AGORA_ROOT" start >"$AGORA_RUN_DIR/logs/agora.log" 2>&1 &
+setsid honcho -f "$HERE/Procfile" -d "$AGORA_ROOT" start >"$AGORA_RUN_DIR/logs/agora.log" 2>&1 &
 honcho_pid=$!
 echo "$honcho_pid" >"$AGORA_RUN_DIR/honcho.pid"
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -64,8 +64,8 @@ _STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404:
                  406: "not_acceptable", 409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type", 429: "rate_limited"}
 
 
-def _json_error(status: int, code: str, message: str, detail: Any = None, headers: dict[str, str] | None = None) -> ORJSONResponse:
-    return ORJSONResponse(error_body(code, message, detail, tracing.trace_id()), status_code=status, headers=headers)
+def _json_error(status: int, code: str, message: str, detail: Any = None, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(error_body(code, message, detail, tracing.trace_id()), status_code=status, headers=headers)
 
 
 class TraceMiddleware:
@@ -122,11 +122,11 @@ class BodyLimitMiddleware:
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AgoraError)
-    async def _agora(_: Request, exc: AgoraError) -> ORJSONResponse:
+    async def _agora(_: Request, exc: AgoraError) -> JSONResponse:
         return _json_error(exc.status, exc.code, exc.message, exc.detail, exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError) -> ORJSONResponse:
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
         if any(e.get("type") == "json_invalid" for e in errors):
             return _json_error(400, "malformed_json", "request body is not valid JSON")
@@ -136,13 +136,13 @@ def install_error_handlers(app: FastAPI) -> None:
         return _json_error(422, "invalid", f"{where}: {first['message']}", detail)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> ORJSONResponse:
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _STATUS_CODES.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
         return _json_error(exc.status_code, code, message, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> ORJSONResponse:
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error")
         return _json_error(500, "internal_error", "an unexpected error occurred; it has been logged with this trace id")
 
@@ -203,7 +203,7 @@ def build_app(
             if schema is not None:
                 await app.state.engine.dispose()
 
-    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan, default_response_class=ORJSONResponse)
+    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
     app.state.settings = settings
     app.state.readiness = []
     install_error_handlers(app)

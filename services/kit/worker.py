@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 
 import uvicorn
 from fastapi import FastAPI
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import JSONResponse
 
 from services.kit import logs
 from services.kit.errors import error_body
@@ -28,10 +28,10 @@ def health_app(is_ready: Callable[[], bool]) -> FastAPI:
         return {"status": "ok"}
 
     @app.get("/readyz")
-    async def readyz() -> ORJSONResponse:
+    async def readyz() -> JSONResponse:
         if is_ready():
-            return ORJSONResponse({"status": "ready"})
-        return ORJSONResponse(error_body("not_ready", "worker is not connected yet"), status_code=503)
+            return JSONResponse({"status": "ready"})
+        return JSONResponse(error_body("not_ready", "worker is not connected yet"), status_code=503)
 
     return app
 
