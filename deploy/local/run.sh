@@ -11,7 +11,8 @@ started=()
 "$HERE/postgres.sh" status 2>/dev/null || started+=(postgres)
 "$HERE/kafka.sh" status 2>/dev/null || started+=(kafka)
 cleanup() {
-  trap - EXIT INT TERM
+  # Ignore further signals: a closing terminal (SIGHUP) or a second Ctrl-C must not cut the clean-up short.
+  trap '' EXIT INT TERM HUP
   if [ -n "${honcho_pid:-}" ]; then
     # honcho runs in its own process group: signal the whole group, so no process outlives this run
     # even if honcho itself dies first (honcho 2.0 can crash when signalled while still starting).
@@ -22,7 +23,7 @@ cleanup() {
   rm -f "$AGORA_RUN_DIR/honcho.pid"
   for s in "${started[@]}"; do "$HERE/$s.sh" stop || true; done
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT INT TERM HUP
 
 "$HERE/postgres.sh" start
 "$HERE/kafka.sh" start
