@@ -21,7 +21,8 @@ cleanup() {
     kill -KILL -- "-$honcho_pid" 2>/dev/null || true
   fi
   rm -f "$AGORA_RUN_DIR/honcho.pid"
-  for s in "${started[@]}"; do "$HERE/$s.sh" stop || true; done
+  # Only what this run started, and as the local platform (the URLs exported below are not "external").
+  for s in "${started[@]}"; do env -u DATABASE_URL -u KAFKA_BOOTSTRAP_SERVERS "$HERE/$s.sh" stop || true; done
 }
 trap cleanup EXIT INT TERM HUP
 
