@@ -34,7 +34,7 @@ pg_bindir() {
   return 1
 }
 
-as_pg() { if is_root; then runuser -u postgres -- "$@"; else "$@"; fi; }
+as_pg() { if is_root; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi; }
 
 url() { printf 'postgresql://%s@127.0.0.1:%s/%s' "$PG_USER" "$AGORA_PG_PORT" "$PG_DB"; }
 
