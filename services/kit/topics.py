@@ -23,8 +23,12 @@ class Topic:
         return f"{prefix}{self.name}"
 
 
-async def ensure_topics(bootstrap_servers: str, topics: list[Topic], prefix: str = "") -> list[str]:
-    """Create the topics that do not exist yet; return the names created. Existing topics are left alone."""
+async def ensure_topics(bootstrap_servers: str, topics: list[Topic], prefix: str = "", replication_factor: int | None = None) -> list[str]:
+    """Create the topics that do not exist yet; return the names created. Existing topics are left alone.
+
+    The replication factor defaults to min(3, brokers in the cluster): 1 on the local single node, 3 on a
+    real cluster.
+    """
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=30000)
@@ -34,18 +38,17 @@ async def ensure_topics(bootstrap_servers: str, topics: list[Topic], prefix: str
         wanted = [t for t in topics if t.qualified(prefix) not in existing]
         if not wanted:
             return []
+        if replication_factor is None:
+            cluster = await admin.describe_cluster()
+            replication_factor = min(3, len(cluster.get("brokers", [])) or 1)
         new = []
         for t in wanted:
             cfg = dict(t.config)
             if t.retention_ms is not None:
                 cfg["retention.ms"] = str(t.retention_ms)
-            new.append(NewTopic(name=t.qualified(prefix), num_partitions=t.partitions, replication_factor=1 if _single_node(admin) else 3, topic_configs=cfg))
+            new.append(NewTopic(name=t.qualified(prefix), num_partitions=t.partitions, replication_factor=replication_factor, topic_configs=cfg))
         await admin.create_topics(new, validate_only=False)
         return [n.name for n in new]
     finally:
         await admin.close()
 
-
-def _single_node(admin) -> bool:  # type: ignore[no-untyped-def]
-    # A one-broker cluster (local platform, tests) cannot hold replicas; real clusters get 3.
-    return len(admin._client.cluster.brokers()) < 3
