@@ -33,6 +33,7 @@ test: infra
 	KAFKA_BOOTSTRAP_SERVERS="$${KAFKA_BOOTSTRAP_SERVERS:-$$($(LOCAL)/kafka.sh bootstrap)}" \
 	PATH="$(RUN_DIR)/bin:$$PATH" \
 	.venv/bin/python -m pytest $(PYTEST_ARGS)
+	@$(MAKE) --no-print-directory deploy-e2e-if-enabled
 
 test-unit: setup
 	.venv/bin/python -m pytest tests/unit $(PYTEST_ARGS)
