@@ -46,7 +46,7 @@ honcho_pid=$!
 echo "$honcho_pid" >"$AGORA_RUN_DIR/honcho.pid"
 
 urls=(http://127.0.0.1:8000 http://127.0.0.1:8101 http://127.0.0.1:8102 http://127.0.0.1:8103 http://127.0.0.1:8104)
-for p in $(seq 8111 8117); do urls+=("http://127.0.0.1:$p"); done
+for p in $(seq 8111 8120); do urls+=("http://127.0.0.1:$p"); done
 if ! python -m services.kit.platform wait-http --timeout 90 "${urls[@]}"; then
   tail -40 "$AGORA_RUN_DIR/logs/agora.log" >&2
   die "not every process became ready (full log: $AGORA_RUN_DIR/logs/agora.log)"

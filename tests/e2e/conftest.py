@@ -3,7 +3,12 @@ on the test run's database and topic prefix, with the gateway in front. Started 
 
 from __future__ import annotations
 
+import importlib
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,9 +17,9 @@ import pytest
 from tests.support import processes
 
 SERVICES = ["profiles", "connections", "content", "voting"]
-WORKERS = [
-    ("relay", "profiles"), ("relay", "connections"), ("relay", "content"), ("relay", "voting"),
-    ("consume", "connections", "events"), ("consume", "voting", "events"), ("consume", "voting", "tally"),
+# Every relay and every consumer the services declare (handlers.CONSUMERS), as in production.
+WORKERS = [("relay", s) for s in SERVICES] + [
+    ("consume", s, name) for s in SERVICES for name in importlib.import_module(f"services.{s}.handlers").CONSUMERS
 ]
 
 
@@ -30,9 +35,22 @@ class System:
         return self.procs[name].url
 
 
+def trust_both(issuer_jwks: Path, signing_keys: Path, out: Path) -> None:
+    """One JWKS with the profiles service's public keys and the test issuer's: services accept real
+    sign-in tokens and the tokens tests mint for members that need no account."""
+    private = json.loads(signing_keys.read_text())["keys"]
+    public = [{k: v for k, v in key.items() if k not in ("d", "created_at")} for key in private]
+    out.write_text(json.dumps({"keys": public + json.loads(issuer_jwks.read_text())["keys"]}))
+
+
 @pytest.fixture(scope="session")
-def system(test_infra: Any, issuer: Any) -> Iterator[System]:
-    env = dict(test_infra.env)
+def system(test_infra: Any, issuer: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    keys_dir = tmp_path_factory.mktemp("signing")
+    signing_keys = keys_dir / "signing-keys.json"
+    subprocess.run([sys.executable, "-m", "services.profiles.keys", "generate", str(signing_keys)], check=True, capture_output=True)
+    trust_both(test_infra.jwks_path, signing_keys, keys_dir / "jwks.json")
+    env = dict(test_infra.env, PROFILES_SIGNING_KEYS_FILE=str(signing_keys), AGORA_JWKS_URL=f"file://{keys_dir / 'jwks.json'}",
+               PROFILES_ARGON2_TIME_COST="1", PROFILES_ARGON2_MEMORY_KIB="8192", PROFILES_ARGON2_PARALLELISM="1")
     sysm = System()
     try:
         for svc in SERVICES:

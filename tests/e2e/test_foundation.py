@@ -42,6 +42,23 @@ async def test_registration_is_announced_as_a_cloudevent_on_the_real_broker(syst
     assert "password" not in msg.value.decode() and "password_hash" not in data
 
 
+async def test_sign_in_and_use_the_token_across_services(system: Any, unique: str) -> None:
+    """A real session: profiles signs the token, content and connections verify it through the JWKS."""
+    async with httpx.AsyncClient(base_url=system.gateway, timeout=10) as client:
+        creds = {"email": f"si-{unique}@example.org", "password": "correct horse battery"}
+        r = await client.post("/v1/accounts", json={**creds, "handle": f"si_{unique}"})
+        assert r.status_code == 201, r.text
+        me = r.json()["id"]
+        r = await client.post("/v1/sessions", json=creds)
+        assert r.status_code == 201, r.text
+        auth = {"authorization": f"Bearer {r.json()['access_token']}"}
+        r = await client.post("/v1/posts", json={"kind": "question", "title": f"Hello {unique}?", "topics": ["intro"]}, headers=auth)
+        assert r.status_code == 201, r.text
+        assert r.json()["author_id"] == me
+        bad = {"authorization": "Bearer " + r.request.headers["authorization"].split()[1][:-4] + "AAAA"}
+        assert (await client.post("/v1/posts", json={"kind": "question", "title": "x", "topics": ["intro"]}, headers=bad)).status_code == 401
+
+
 async def test_post_vote_and_tally_through_the_gateway(system: Any, issuer: Any, unique: str) -> None:
     author, voter, other = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     async with httpx.AsyncClient(base_url=system.gateway, timeout=10) as client:
