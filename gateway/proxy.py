@@ -1,20 +1,26 @@
 """Routing of /v1/... to the service that owns the resource, keeping the upstream's status and error shape.
 
-The first path segment after /v1 names the resource; `ROUTES` says which service owns it. The caller's
-Authorization and traceparent travel on; the client's address and user agent reach voting only as salted
-hashes (for its shared-origin checks), and clients cannot set those headers themselves.
+The first path segment after /v1 names the resource; `ROUTES` says which service owns it. In order, a
+request is: authenticated (`gateway.identity`: a bad token is a 401 here), rate limited if it is a
+write that has a limit (`gateway.ratelimits`: 429), then forwarded through the upstream's retry policy
+and circuit breaker (`gateway.upstreams`: 502/504 when the upstream is unreachable/slow). The caller's
+Authorization and traceparent travel on, with the verified member id; the client's address and user
+agent reach voting only as salted hashes (for its shared-origin checks), and clients cannot set those
+headers themselves.
 """
 
 from __future__ import annotations
 
 import hashlib
 
-import httpx
 from fastapi import APIRouter, Request, Response
 
 from gateway.config import Settings
+from gateway.identity import MEMBER_HEADER, authenticate, client_address
+from gateway.ratelimits import TokenBuckets, limit_for
+from gateway.upstreams import Upstream
 from services.kit import tracing
-from services.kit.errors import BadGateway, GatewayTimeout, NotFound
+from services.kit.errors import NotFound
 
 ROUTES: dict[str, str] = {
     "accounts": "profiles", "sessions": "profiles", "profiles": "profiles", "members": "profiles", "me": "profiles",
@@ -24,7 +30,7 @@ ROUTES: dict[str, str] = {
     "votes": "voting", "tallies": "voting", "moderation": "voting",
 }
 FORWARDED_REQUEST_HEADERS = ("authorization", "content-type", "accept", "if-none-match", "last-event-id")
-FORWARDED_RESPONSE_HEADERS = ("content-type", "retry-after", "location", "etag", "www-authenticate")
+FORWARDED_RESPONSE_HEADERS = ("content-type", "retry-after", "location", "etag", "www-authenticate", "cache-control")
 
 router = APIRouter(include_in_schema=False)
 
@@ -40,19 +46,24 @@ async def forward(resource: str, request: Request, rest: str = "") -> Response:
     if service is None:
         raise NotFound(f"no such resource /v1/{resource}", code="route_not_found")
     settings: Settings = request.app.state.settings
-    client: httpx.AsyncClient = request.app.state.upstreams[service]
+    principal = await authenticate(request)
+    address = client_address(request, settings)
+    limit = limit_for(request.method, resource) if settings.rate_limits_enabled else None
+    if limit is not None:
+        buckets: TokenBuckets = request.app.state.rate_limits
+        buckets.check(limit, member=str(principal.member_id) if principal else None, address=address)
+
+    upstream: Upstream = request.app.state.upstreams[service]
     headers = {k: v for k, v in request.headers.items() if k in FORWARDED_REQUEST_HEADERS}
     headers["traceparent"] = tracing.current_traceparent.get() or tracing.new_traceparent()
-    if service == "voting":
-        address = request.client.host if request.client else "unknown"
+    if principal is not None:
+        headers[MEMBER_HEADER] = str(principal.member_id)
+    if service in ("voting", "profiles"):
+        # voting: shared-origin checks; profiles: per-address sign-in throttling. Never the raw address.
         headers["x-agora-client-origin"] = client_hash(address, settings.client_hash_salt)
+    if service == "voting":
         headers["x-agora-client-device"] = client_hash(request.headers.get("user-agent", ""), settings.client_hash_salt)
-    path = request.url.path
-    try:
-        upstream = await client.request(request.method, path, params=request.query_params, headers=headers, content=await request.body())
-    except httpx.TimeoutException:
-        raise GatewayTimeout(f"{service} did not answer in time") from None
-    except httpx.TransportError:
-        raise BadGateway(f"{service} is unavailable") from None
-    out = {k: v for k, v in upstream.headers.items() if k.lower() in FORWARDED_RESPONSE_HEADERS}
-    return Response(content=upstream.content, status_code=upstream.status_code, headers=out)
+    path = request.scope.get("raw_path", b"").decode("latin-1") or request.url.path  # as sent: %2F stays %2F
+    response = await upstream.request(request.method, path, query=request.url.query, headers=headers, content=await request.body())
+    out = {k: v for k, v in response.headers.items() if k.lower() in FORWARDED_RESPONSE_HEADERS}
+    return Response(content=response.content, status_code=response.status_code, headers=out)

@@ -22,4 +22,7 @@ if ! UV=$(find_uv); then
 fi
 cd "$AGORA_ROOT"
 "$UV" sync --frozen --quiet || die "uv sync failed"
+# Byte-compile once: with PYTHONDONTWRITEBYTECODE set (as on some machines) every process would otherwise
+# recompile every import at start-up (seconds per process, minutes for the whole system under load).
+"$AGORA_ROOT/.venv/bin/python" -m compileall -q -j 0 "$AGORA_ROOT/.venv/lib" "$AGORA_ROOT/services" "$AGORA_ROOT/gateway" >/dev/null 2>&1 || true
 printf '%s\n' "$UV"

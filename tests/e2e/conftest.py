@@ -58,10 +58,11 @@ def system(test_infra: Any, issuer: Any, tmp_path_factory: pytest.TempPathFactor
         for w in WORKERS:
             name = "-".join(w[1:]) + ("-relay" if w[0] == "relay" else "")
             sysm.procs[name] = processes.start(name, ["services.cli", *w], env)
-        gw_env = dict(env, **{f"GATEWAY_{s.upper()}_URL": sysm.procs[s].url for s in SERVICES})
+        # Every test request comes from 127.0.0.1: per-address write limits would throttle the suite itself.
+        gw_env = dict(env, GATEWAY_RATE_LIMIT_SCALE="1000", **{f"GATEWAY_{s.upper()}_URL": sysm.procs[s].url for s in SERVICES})
         sysm.procs["gateway"] = processes.start("gateway", ["services.cli", "serve", "gateway"], gw_env)
         for p in sysm.procs.values():
-            p.wait_ready(60)
+            p.wait_ready(120)
         yield sysm
     finally:
         for p in sysm.procs.values():
