@@ -24,3 +24,10 @@ class Settings(ServiceSettings):
     restriction_days: int = Field(7, ge=1, description="How long a restricted member may not send invitations")
     introduction_open_cap: int = Field(5, ge=1, description="Most open introduction requests per requester")
     expiry_interval_seconds: float = Field(60.0, gt=0, description="How often the expiry worker sweeps pending invitations")
+
+    # Conversations (docs/conversations.md)
+    group_max_members: int = Field(20, ge=3, le=100, description="Most members of a group conversation, its creator included")
+    message_edit_window_seconds: int = Field(900, ge=0, description="How long after sending the sender may edit a message")
+    message_rate_per_minute: int = Field(60, ge=1, description="Most messages a member may send in any 60 seconds")
+    new_conversations_per_hour: int = Field(30, ge=1, description="Most conversations a member may start in any hour")
+    message_requests_per_day: int = Field(20, ge=1, description="Most message requests (to non-connections) a member may send in any 24 hours")

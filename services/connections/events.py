@@ -1,4 +1,5 @@
-"""What connections publishes (topic agora.connections, key = the acting member's id).
+"""What connections publishes: the graph on agora.connections (key = the acting member's id), conversations on
+agora.conversations (key = the conversation id).
 
 Field names are a contract: profiles, content and voting read `connection.made` / `connection.removed`
 by these exact names. Invitation and introduction events carry only ids (never the note or message
@@ -13,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from services.catalog import CONNECTIONS
+from services.catalog import CONNECTIONS, CONVERSATIONS
 from services.kit.events import EventType
 
 Provenance = Literal["invitation", "introduction", "suggestion", "import"]
@@ -91,9 +92,84 @@ INTRODUCTION_FORWARDED = EventType("introduction.forwarded", CONNECTIONS, Introd
 INTRODUCTION_ACCEPTED = EventType("introduction.accepted", CONNECTIONS, IntroductionChanged, "The target accepted (a connection.made with provenance introduction follows).")
 INTRODUCTION_DECLINED = EventType("introduction.declined", CONNECTIONS, IntroductionChanged, "The introducer or the target declined.")
 
+# -- conversations (topic agora.conversations, key = conversation id) ------------------------------------
+# Metadata only: ids, times and the ids of Agora posts linked in a message; never the text of a message.
+# `recipient_ids` are the conversation's other current members, so the gateway can stream each event to
+# exactly the members involved.
+
+class MessageSent(BaseModel):
+    message_id: uuid.UUID
+    conversation_id: uuid.UUID
+    sender_id: uuid.UUID
+    recipient_ids: list[uuid.UUID]
+    sent_at: datetime
+    linked_post_ids: list[uuid.UUID]
+
+
+class MessageEdited(BaseModel):
+    message_id: uuid.UUID
+    conversation_id: uuid.UUID
+    sender_id: uuid.UUID
+    recipient_ids: list[uuid.UUID]
+    edited_at: datetime
+    linked_post_ids: list[uuid.UUID]
+
+
+class MessageDeleted(BaseModel):
+    message_id: uuid.UUID
+    conversation_id: uuid.UUID
+    sender_id: uuid.UUID
+    recipient_ids: list[uuid.UUID]
+    deleted_at: datetime
+
+
+class MessageRead(BaseModel):
+    conversation_id: uuid.UUID
+    member_id: uuid.UUID
+    recipient_ids: list[uuid.UUID]  # the other members, who see the read marker
+    last_read_message_id: uuid.UUID
+    read_at: datetime
+
+
+class MessageRequestChanged(BaseModel):
+    conversation_id: uuid.UUID
+    requester_id: uuid.UUID
+    recipient_id: uuid.UUID
+    at: datetime
+
+
+class ConversationReported(BaseModel):
+    conversation_id: uuid.UUID
+    reporter_id: uuid.UUID
+    reason: Literal["spam", "harassment", "solicitation", "scam", "other"]
+    at: datetime
+
+
+class MessagePostLinked(BaseModel):
+    conversation_id: uuid.UUID
+    message_id: uuid.UUID
+    sender_id: uuid.UUID
+    recipient_ids: list[uuid.UUID]
+    post_id: uuid.UUID
+    at: datetime
+
+
+MESSAGE_SENT = EventType("message.sent", CONVERSATIONS, MessageSent, "A message was sent in a conversation (metadata only, never the text).")
+MESSAGE_EDITED = EventType("message.edited", CONVERSATIONS, MessageEdited, "The sender edited a message within the edit window.")
+MESSAGE_DELETED = EventType("message.deleted", CONVERSATIONS, MessageDeleted, "The sender deleted a message.")
+MESSAGE_READ = EventType("message.read", CONVERSATIONS, MessageRead, "A member's read marker moved forward in a conversation.")
+MESSAGE_REQUEST_SENT = EventType("message_request.sent", CONVERSATIONS, MessageRequestChanged, "A member messaged a non-connection: a message request.")
+MESSAGE_REQUEST_ACCEPTED = EventType("message_request.accepted", CONVERSATIONS, MessageRequestChanged, "The recipient accepted a message request.")
+MESSAGE_REQUEST_DECLINED = EventType("message_request.declined", CONVERSATIONS, MessageRequestChanged, "The recipient declined a message request.")
+CONVERSATION_REPORTED = EventType("conversation.reported", CONVERSATIONS, ConversationReported, "A member reported a conversation (for moderators).")
+MESSAGE_POST_LINKED = EventType("message.post_linked", CONVERSATIONS, MessagePostLinked,
+                                "A message linked to an Agora post: one event per post (voting's solicitation signal).")
+
 PUBLISHED = [
     FOLLOWED, UNFOLLOWED, BLOCKED, UNBLOCKED,
     INVITATION_SENT, INVITATION_ACCEPTED, INVITATION_DECLINED, INVITATION_WITHDRAWN, INVITATION_EXPIRED,
     CONNECTION_MADE, CONNECTION_REMOVED,
     INTRODUCTION_REQUESTED, INTRODUCTION_FORWARDED, INTRODUCTION_ACCEPTED, INTRODUCTION_DECLINED,
+    MESSAGE_SENT, MESSAGE_EDITED, MESSAGE_DELETED, MESSAGE_READ,
+    MESSAGE_REQUEST_SENT, MESSAGE_REQUEST_ACCEPTED, MESSAGE_REQUEST_DECLINED, CONVERSATION_REPORTED, MESSAGE_POST_LINKED,
 ]

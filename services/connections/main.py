@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from services.connections.api import router
 from services.connections.config import SCHEMA, Settings
+from services.connections.conversations.api import router as conversations_router
 from services.kit.settings import load_settings
 from services.kit.web import build_app
 
@@ -17,5 +18,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         schema=SCHEMA,
         title="Agora connections",
         description="The social graph: invitations, connections, follows, blocks, introductions, suggestions, conversations.",
-        routers=[router],
+        routers=[router, conversations_router],
     )

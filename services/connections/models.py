@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ARRAY, Boolean, CheckConstraint, DateTime, ForeignKey, Index, Text, func, text
+from sqlalchemy import ARRAY, BigInteger, Boolean, CheckConstraint, DateTime, ForeignKey, Index, Text, func, text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -103,6 +103,63 @@ class Dismissal(Base):
     member_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     dismissed_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     dismissed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Conversation(Base):
+    """A direct (two members) or group (up to `group_max_members`) conversation. See docs/conversations.md."""
+
+    __tablename__ = "conversations"
+    conversation_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    kind: Mapped[str] = mapped_column(Text)
+    title: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey(Member.member_id))
+    origin: Mapped[str] = mapped_column(Text)
+    direct_key: Mapped[str | None] = mapped_column(Text)
+    request_status: Mapped[str | None] = mapped_column(Text)
+    request_to: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_message_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seq: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ConversationMember(Base):
+    """A member's place in a conversation: when they joined or left, mute, and their delivery and read markers
+    (the `seq` of the last message delivered to / read by them; markers never move backwards)."""
+
+    __tablename__ = "conversation_members"
+    conversation_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey(Conversation.conversation_id), primary_key=True)
+    member_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey(Member.member_id), primary_key=True)
+    joined_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    left_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    muted: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    last_delivered_seq: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    last_read_seq: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    last_read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Message(Base):
+    """One message; `seq` orders a conversation. The text never leaves this schema (events carry ids only)."""
+
+    __tablename__ = "messages"
+    message_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    conversation_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey(Conversation.conversation_id))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    sender_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey(Member.member_id))
+    body: Mapped[str | None] = mapped_column(Text)
+    linked_post_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(UUID(as_uuid=True)), server_default=text("'{}'"))
+    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    edited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ConversationReport(Base):
+    __tablename__ = "conversation_reports"
+    report_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    conversation_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey(Conversation.conversation_id))
+    reporter_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey(Member.member_id))
+    reason: Mapped[str] = mapped_column(Text)
+    reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 outbox = outbox_table(Base.metadata)

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.connections import events
 from services.connections.config import Settings
+from services.connections.conversations import service as conversations
 from services.connections.degrees import Separation, separation
 from services.connections.models import Follow, Introduction, Invitation, Member, outbox as outbox_rows
 from services.connections.repository import Graph, Introductions, Invitations, Members, pair_lock
@@ -121,6 +122,7 @@ async def block(session: AsyncSession, blocker: uuid.UUID, blocked: uuid.UUID) -
     # Pending invitations and open introductions between them end silently: an event would tell the blocked member.
     await Invitations(session).cancel_between(blocker, blocked, at)
     await Introductions(session).close_between(blocker, blocked, at)
+    await conversations.close_between(session, blocker, blocked, at)
     removed = await graph.remove_follows([(blocker, blocked), (blocked, blocker)])
     await _publish_unfollows(session, removed, key=blocker)
     await outbox.publish(session, events.BLOCKED, events.MemberBlocked(blocker_id=blocker, blocked_id=blocked, blocked_at=at),
@@ -420,6 +422,8 @@ async def accept_introduction(session: AsyncSession, me: uuid.UUID, introduction
     await session.flush()
     await outbox.publish(session, events.INTRODUCTION_ACCEPTED, _introduction_event(intro, at), key=str(me), subject=str(intro.introduction_id))
     await _connect(session, intro.requester_id, intro.target_id, "introduction", at)
+    # Same transaction: the two members introduced find a conversation opened with the introducer's note.
+    await conversations.open_from_introduction(session, intro, at)
     return intro
 
 
@@ -441,7 +445,8 @@ async def dismiss_suggestion(session: AsyncSession, me: uuid.UUID, other: uuid.U
 
 async def forget_member(session: AsyncSession, member_id: uuid.UUID, deleted_at: datetime) -> None:
     """An account was deleted: remove its edges, follows, blocks, pending invitations and open
-    introductions; anonymise what must remain (the member row, notes and messages it wrote)."""
+    introductions; anonymise what must remain (the member row, notes and messages it wrote); erase its
+    conversation messages, take it out of its conversations and close its direct ones."""
     members = Members(session)
     if await members.get(member_id) is None:
         return
@@ -464,4 +469,5 @@ async def forget_member(session: AsyncSession, member_id: uuid.UUID, deleted_at:
     await _publish_unfollows(session, await graph.remove_all_follows(member_id), key=member_id)
     await graph.remove_blocks_of(member_id)
     await graph.remove_dismissals_of(member_id)
+    await conversations.forget_member(session, member_id, deleted_at)
     await members.anonymise(member_id, deleted_at)
