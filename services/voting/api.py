@@ -4,31 +4,58 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Header, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.kit.auth import Principal
 from services.kit.web import current_member, error_responses, session
 from services.voting import service
-from services.voting.schemas import TallyRead, VoteAccepted, VoteCreate
+from services.voting.schemas import MyVoteRead, TallyRead, VoteAccepted, VoteBatchAccepted, VoteBatchCreate, VoteCreate
 
 router = APIRouter(prefix="/v1", tags=["votes"])
 
+_ORIGIN = Header(None, max_length=128, description="Hash of the client address (set by the gateway)")
+_DEVICE = Header(None, max_length=128, description="Hash of the user agent (set by the gateway)")
 
-@router.post("/votes", status_code=202, response_model=VoteAccepted, responses=error_responses(400, 401, 404, 422))
+
+@router.post("/votes", status_code=202, response_model=VoteAccepted, responses=error_responses(400, 401, 403, 404, 422))
 async def cast_vote(
     body: VoteCreate,
     me: Principal = current_member,
     db: AsyncSession = session,
-    x_agora_client_origin: str | None = Header(None, max_length=128, description="Hash of the client address (set by the gateway)"),
-    x_agora_client_device: str | None = Header(None, max_length=128, description="Hash of the user agent (set by the gateway)"),
+    x_agora_client_origin: str | None = _ORIGIN,
+    x_agora_client_device: str | None = _DEVICE,
 ) -> VoteAccepted:
     """Vote +1, -1, or clear (0) on a target. Accepted at once; the tally follows within moments."""
     vote_id = await service.cast(db, me.member_id, body, x_agora_client_origin, x_agora_client_device)
     return VoteAccepted(vote_id=vote_id)
 
 
+@router.post("/votes/batch", status_code=202, response_model=VoteBatchAccepted, responses=error_responses(400, 401, 403, 404, 413, 422))
+async def cast_votes(
+    body: VoteBatchCreate,
+    me: Principal = current_member,
+    db: AsyncSession = session,
+    x_agora_client_origin: str | None = _ORIGIN,
+    x_agora_client_device: str | None = _DEVICE,
+) -> VoteBatchAccepted:
+    """Up to 500 votes queued offline, applied in order. All or nothing: one unknown target or invalid
+    vote rejects the batch and no vote is published."""
+    ids = await service.cast_many(db, me.member_id, body.votes, x_agora_client_origin, x_agora_client_device)
+    return VoteBatchAccepted(vote_ids=ids)
+
+
+@router.get("/votes/mine", response_model=MyVoteRead, responses=error_responses(401, 404, 422))
+async def my_vote(target_id: uuid.UUID = Query(...), me: Principal = current_member, db: AsyncSession = session) -> MyVoteRead:
+    """The caller's current vote on a target, as tallied (a vote just cast shows once the tally consumer
+    applied it; value 0 with no vote id: never voted)."""
+    b = await service.my_vote(db, me.member_id, target_id)
+    if b is None:
+        return MyVoteRead(target_id=target_id, value=0, vote_id=None, cast_at=None)
+    return MyVoteRead(target_id=target_id, value=b.value, vote_id=b.vote_id, cast_at=b.cast_at)  # type: ignore[arg-type]
+
+
 @router.get("/tallies/{target_id}", response_model=TallyRead, responses=error_responses(404, 422))
 async def get_tally(target_id: uuid.UUID, db: AsyncSession = session) -> TallyRead:
     t = await service.get_tally(db, target_id)
-    return TallyRead(target_id=t.target_id, ups=t.ups, downs=t.downs, score=t.ups - t.downs, version=t.version)
+    return TallyRead(target_id=t.target_id, ups=t.ups, downs=t.downs, score=t.ups - t.downs, trusted_score=t.trusted_score, version=t.version)

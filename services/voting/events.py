@@ -32,9 +32,15 @@ class TallyUpdated(BaseModel):
     score: int
     version: int
     updated_at: datetime
+    trusted_score: float = 0.0  # Σ value × weight of the standing votes (the decision pipeline's weights)
+    reduced: int = 0  # standing votes counted with reduced weight
+    not_counted: int = 0  # standing votes with weight 0
 
 
 VOTE_CAST = EventType("vote.cast", VOTES, VoteCast, "A member cast, changed or cleared a vote (value +1, -1 or 0).")
-TALLY_UPDATED = EventType("tally.updated", TALLIES, TallyUpdated, "A target's tally changed; `version` grows with each change.")
+TALLY_UPDATED = EventType(
+    "tally.updated", TALLIES, TallyUpdated,
+    "A target's tally changed (raw and trusted score), aggregated per consumed batch; `version` grows with each change.",
+)
 
 PUBLISHED = [VOTE_CAST, TALLY_UPDATED]

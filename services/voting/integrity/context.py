@@ -4,9 +4,9 @@ Fed by context events (connections with provenance and time, blocks, trust signa
 solicitations, authorship). One context serves every partition a consumer owns: it is keyed by member,
 not by target, and is rebuilt from the context topics or restored from its own snapshot.
 
-Memory stays bounded: members whose standing is plain (verified, not new, not deleted, out of
-probation) are not stored; solicitations and authorship expire after their windows (see `sweep`).
-Connections are the one structure that grows with the network itself (two dict entries per edge).
+Memory: members whose standing is plain (verified, not new, not deleted, out of probation) are not
+stored; solicitations expire after their window (see `sweep`). Connections and
+the target -> author fallback grow with the network and the content themselves.
 """
 
 from __future__ import annotations
@@ -17,22 +17,28 @@ from services.voting.integrity.config import IntegrityConfig
 from services.voting.integrity.events import Block, Connection, ContentAuthored, Solicitation, TrustSignal
 
 
+def decode_edge(edge: float) -> tuple[float, bool]:
+    """An adjacency value as (connected_at, made by introduction)."""
+    return (-edge, True) if edge < 0 else (edge, False)
+
+
 class IntegrityContext:
-    __slots__ = ("config", "adjacency", "blocked_by", "standing", "solicited", "authors", "target_authors")
+    __slots__ = ("config", "adjacency", "blocked_by", "standing", "solicited", "target_authors")
 
     def __init__(self, config: IntegrityConfig | None = None) -> None:
         self.config = config or IntegrityConfig()
-        # member -> {neighbour: (connected_at, provenance)}; both directions stored.
-        self.adjacency: dict[str, dict[str, tuple[float, str]]] = {}
+        # member -> {neighbour: connected_at}; both directions stored. A connection made by introduction
+        # is stored as -connected_at (the only provenance a decision reads). Plain floats keep the
+        # inner dicts out of the garbage collector's way: with millions of edges that matters.
+        self.adjacency: dict[str, dict[str, float]] = {}
         # author -> {blocked member: blocked_at}; a dict keeps iteration order deterministic.
         self.blocked_by: dict[str, dict[str, float]] = {}
         # member -> (registered_at, email_verified, trust_level, deleted); only members that may be discounted.
         self.standing: dict[str, tuple[float, bool, str, bool]] = {}
         # recipient -> {target: (sent_at, sender)}: the latest message linking that target.
         self.solicited: dict[str, dict[str, tuple[float, str]]] = {}
-        # author -> last time they published or were voted on (reciprocity is only tracked between authors).
-        self.authors: dict[str, float] = {}
-        # target -> author, for votes that arrive without `target_author`.
+        # target -> (author, published_at), for votes that arrive without `target_author`. Not expired:
+        # it grows with content (production votes carry the author; this is the fallback).
         self.target_authors: dict[str, tuple[str, float]] = {}
 
     # -- applying context events -------------------------------------------------------------------
@@ -48,8 +54,6 @@ class IntegrityContext:
             self.solicit(event)
         elif isinstance(event, ContentAuthored):
             self.target_authors[event.target] = (event.author, event.at)
-            if self.authors.get(event.author, -1.0) < event.at:
-                self.authors[event.author] = event.at
         else:  # pragma: no cover - the consumer routes only these types here
             raise TypeError(f"not a context event: {type(event).__name__}")
 
@@ -65,7 +69,7 @@ class IntegrityContext:
                     if not nb:
                         del adj[x]
             return
-        edge = (c.at, c.provenance)
+        edge = -c.at if c.provenance == "introduction" else c.at
         adj.setdefault(c.a, {})[c.b] = edge
         adj.setdefault(c.b, {})[c.a] = edge
 
@@ -96,6 +100,12 @@ class IntegrityContext:
         nb = self.adjacency.get(a)
         return nb is not None and b in nb
 
+    def connection(self, a: str, b: str) -> tuple[float, bool] | None:
+        """(connected_at, by_introduction) of the connection between a and b, if any."""
+        nb = self.adjacency.get(a)
+        edge = nb.get(b) if nb is not None else None
+        return None if edge is None else decode_edge(edge)
+
     # -- memory ------------------------------------------------------------------------------------
 
     def _plain(self, record: tuple[float, bool, str, bool], now: float) -> bool:
@@ -103,7 +113,8 @@ class IntegrityContext:
         return verified and level != "new" and not deleted and registered_at + self.config.new_account_seconds <= now
 
     def sweep(self, now: float) -> None:
-        """Forget what can no longer change a decision: expired probation, solicitations, authorship."""
+        """Forget what can no longer change a decision: expired probation and solicitations (every read
+        of these checks the time itself)."""
         cfg = self.config
         for m in [m for m, r in self.standing.items() if self._plain(r, now)]:
             del self.standing[m]
@@ -114,11 +125,6 @@ class IntegrityContext:
                 del targets[t]
             if not targets:
                 del self.solicited[r]
-        horizon = now - cfg.horizon
-        for a in [a for a, at in self.authors.items() if at < horizon]:
-            del self.authors[a]
-        for t in [t for t, (_, at) in self.target_authors.items() if at < horizon]:
-            del self.target_authors[t]
 
     # -- snapshot ----------------------------------------------------------------------------------
 
@@ -127,29 +133,26 @@ class IntegrityContext:
         edges: list[list[Any]] = []
         seen: set[tuple[str, str]] = set()
         for a, nb in self.adjacency.items():
-            for b, (at, prov) in nb.items():
+            for b, edge in nb.items():
                 if (b, a) not in seen:
                     seen.add((a, b))
-                    edges.append([a, b, at, prov])
+                    edges.append([a, b, edge])
         return {
             "edges": edges,
             "blocked_by": {a: dict(d) for a, d in self.blocked_by.items()},
             "standing": {m: list(r) for m, r in self.standing.items()},
             "solicited": {r: {t: list(v) for t, v in d.items()} for r, d in self.solicited.items()},
-            "authors": dict(self.authors),
             "target_authors": {t: list(v) for t, v in self.target_authors.items()},
         }
 
     @classmethod
     def restore(cls, data: dict[str, Any], config: IntegrityConfig | None = None) -> IntegrityContext:
         ctx = cls(config)
-        for a, b, at, prov in data["edges"]:
-            edge = (at, prov)
+        for a, b, edge in data["edges"]:
             ctx.adjacency.setdefault(a, {})[b] = edge
             ctx.adjacency.setdefault(b, {})[a] = edge
         ctx.blocked_by = {a: dict(d) for a, d in data["blocked_by"].items()}
         ctx.standing = {m: (r[0], r[1], r[2], r[3]) for m, r in data["standing"].items()}
         ctx.solicited = {r: {t: (v[0], v[1]) for t, v in d.items()} for r, d in data["solicited"].items()}
-        ctx.authors = dict(data["authors"])
         ctx.target_authors = {t: (v[0], v[1]) for t, v in data["target_authors"].items()}
         return ctx

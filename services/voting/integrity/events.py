@@ -21,7 +21,7 @@ Outputs
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 Outcome = Literal["counted", "reduced", "not_counted"]
 Provenance = Literal["invitation", "introduction", "suggestion", "import"]
@@ -101,8 +101,12 @@ ContextEvent = Connection | Block | TrustSignal | Solicitation | ContentAuthored
 Event = Vote | ContextEvent
 
 
-@dataclass(slots=True)
-class Decision:
+# Outputs are NamedTuples: cheaper to build than objects, and a tuple holding only strings and numbers
+# is dropped from the garbage collector's lists at its first pass, so a batch of decisions never ages
+# into the old generation (with millions of objects alive, full collections are what costs).
+
+
+class Decision(NamedTuple):
     """How one vote was taken. `weight` multiplies the vote's value in the trusted score."""
 
     vote_id: str
@@ -116,8 +120,7 @@ class Decision:
     previous_value: int = 0  # the member's standing value before this vote (0 = none)
 
 
-@dataclass(slots=True)
-class Revision:
+class Revision(NamedTuple):
     """A standing vote's decision changed after the fact; the tally of `target` changed with it."""
 
     vote_id: str
@@ -132,8 +135,7 @@ class Revision:
     at: float  # when the finding was made (event time), not when the vote was cast
 
 
-@dataclass(slots=True)
-class Tally:
+class Tally(NamedTuple):
     """A target's scores over standing votes (one per member). `trusted` = Σ value × weight."""
 
     target: str

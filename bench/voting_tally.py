@@ -1,0 +1,407 @@
+"""Throughput and memory of the tally consumer on the real Kafka and PostgreSQL, next to a naive baseline
+and the raw Kafka ceiling, measured on the same preloaded votes in one run.
+
+    uv run python bench/voting_tally.py [--votes 1000000] [--targets 100000] [--voters 200000] [--batch 10000]
+
+Preloads --votes `vote.cast` CloudEvents (Zipf(1.0) over targets, voters' activity skewed, ~6% repeats
+of a standing vote, ~6% changes or clears, cast_at in order over 12 hours) into its own topic prefix
+with aiokafka's batch API, in its own database (`agora_bench_<hex>`, dropped at the end), then measures,
+each in a fresh child process (so peak RSS is that phase's own):
+  raw      a plain aiokafka consumer that only fetches and orjson-decodes every message
+  tally    the tally consumer (services/voting/tally.py) with every check on: CloudEvent + schema
+           validation, dedupe, the decision pipeline, ballots + tallies + tally.updated outbox + offsets
+           in one transaction per batch
+  naive    per vote: one `INSERT … ON CONFLICT (voter, target) DO UPDATE` + a tally upsert (one
+           statement, executemany), one transaction + stored offsets per 5,000 votes
+Prints votes/s (from the first batch applied to the last) and peak RSS; checks that the tally
+consumer's totals equal the ground truth computed while generating. Figures only, no assertions.
+Environment: DATABASE_URL (an admin URL on the server), KAFKA_BOOTSTRAP_SERVERS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import random
+import secrets
+import subprocess
+import sys
+import time
+import uuid
+from bisect import bisect_left
+from datetime import UTC, datetime
+from itertools import accumulate
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import orjson
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from services.catalog import DEADLETTER, TALLIES, VOTES  # noqa: E402
+from services.kit.topics import ensure_topics  # noqa: E402
+
+SEED = 20261127
+NAIVE_BATCH = 5000
+
+
+def admin_url() -> str:
+    return os.environ.get("DATABASE_URL") or "postgresql://agora@127.0.0.1:55432/agora"
+
+
+def bootstrap() -> str:
+    return os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or "127.0.0.1:59092"
+
+
+def with_db(url: str, db: str) -> str:
+    return url.rpartition("/")[0] + "/" + db
+
+
+# ---------------------------------------------------------------------------------------------------
+# data
+
+
+def generate(n_votes: int, n_targets: int, n_voters: int) -> tuple[list[tuple[int, bytes, bytes, list[tuple[str, bytes]]]], dict[str, int]]:
+    """(partition, key, value, headers) in cast_at order, and the ground truth totals."""
+    from aiokafka.partitioner import murmur2
+
+    rnd = random.Random(SEED)
+    targets = [str(uuid.UUID(int=rnd.getrandbits(128), version=4)) for _ in range(n_targets)]
+    voters = [str(uuid.UUID(int=rnd.getrandbits(128), version=4)) for _ in range(n_voters)]
+    authors = [voters[rnd.randrange(n_voters)] for _ in range(n_targets)]
+    parts = [(murmur2(t.encode()) & 0x7FFFFFFF) % VOTES.partitions for t in targets]
+    t_cum = list(accumulate(1.0 / (i + 1) for i in range(n_targets)))
+    v_cum = list(accumulate(math.exp(rnd.gauss(0, 1.2)) for _ in range(n_voters)))
+    t_total, v_total = t_cum[-1], v_cum[-1]
+    standing: dict[tuple[int, int], int] = {}
+    recent: list[tuple[int, int]] = []
+    t0 = datetime(2026, 11, 1, tzinfo=UTC).timestamp()
+    step = 12 * 3600.0 / max(n_votes, 1)
+    out = []
+    dumps = orjson.dumps
+    for i in range(n_votes):
+        r = rnd.random()
+        if recent and r < 0.12:
+            vi, ti = recent[rnd.randrange(len(recent))]
+            prev = standing[(vi, ti)]
+            value = prev if r < 0.06 else rnd.choice([x for x in (-1, 0, 1) if x != prev])  # a repeat, or a change/clear
+        else:
+            ti = min(bisect_left(t_cum, rnd.random() * t_total), n_targets - 1)
+            vi = min(bisect_left(v_cum, rnd.random() * v_total), n_voters - 1)
+            value = 1 if rnd.random() < 0.8 else -1
+        key = (vi, ti)
+        standing[key] = value
+        if len(recent) < 50_000:
+            recent.append(key)
+        else:
+            recent[rnd.randrange(50_000)] = key
+        vote_id = str(uuid.UUID(int=rnd.getrandbits(128), version=4))
+        at = datetime.fromtimestamp(t0 + i * step, UTC).isoformat()
+        target = targets[ti]
+        data = {"vote_id": vote_id, "voter_id": voters[vi], "target_id": target, "target_kind": "post", "author_id": authors[ti],
+                "value": value, "cast_at": at, "origin": f"o{vi % 150_000}", "device": f"d{vi % 300}"}
+        headers = [
+            ("ce_specversion", b"1.0"), ("ce_id", vote_id.encode()), ("ce_source", b"agora/voting"), ("ce_type", b"vote.cast"),
+            ("ce_time", at.encode()), ("ce_dataversion", b"1"), ("content-type", b"application/json"), ("ce_subject", target.encode()),
+        ]
+        out.append((parts[ti], target.encode(), dumps(data), headers))
+    truth = {"ups": sum(1 for v in standing.values() if v == 1), "downs": sum(1 for v in standing.values() if v == -1),
+             "ballots": len(standing), "targets_voted": len({t for _, t in standing})}
+    return out, truth
+
+
+async def preload(topic: str, messages: list[tuple[int, bytes, bytes, list[tuple[str, bytes]]]]) -> None:
+    from aiokafka import AIOKafkaProducer
+
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap(), acks="all", linger_ms=20, max_batch_size=1 << 20, request_timeout_ms=60000)
+    await producer.start()
+    try:
+        by_part: dict[int, list[Any]] = {}
+        for m in messages:
+            by_part.setdefault(m[0], []).append(m)
+        sends = []
+        for p, msgs in by_part.items():
+            batch = producer.create_batch()
+            for _, key, value, headers in msgs:
+                if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
+                    sends.append(await producer.send_batch(batch, topic, partition=p))
+                    batch = producer.create_batch()
+                    batch.append(key=key, value=value, timestamp=None, headers=headers)
+            sends.append(await producer.send_batch(batch, topic, partition=p))
+        await asyncio.gather(*sends)
+    finally:
+        await producer.stop()
+
+
+# ---------------------------------------------------------------------------------------------------
+# phases (each runs in its own child process)
+
+
+class Peak:
+    """Samples this process's RSS every 50 ms; `peak` in MiB."""
+
+    def __init__(self) -> None:
+        self.proc = psutil.Process()
+        self.peak = 0.0
+        self.task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        while True:
+            self.peak = max(self.peak, self.proc.memory_info().rss / 2**20)
+            await asyncio.sleep(0.05)
+
+    def __enter__(self) -> Peak:
+        self.task = asyncio.get_running_loop().create_task(self._run())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.peak = max(self.peak, self.proc.memory_info().rss / 2**20)
+        assert self.task is not None
+        self.task.cancel()
+
+
+async def phase_raw(prefix: str, total: int, **_: Any) -> dict[str, Any]:
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    topic = VOTES.qualified(prefix)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap(), enable_auto_commit=False, fetch_max_bytes=64 << 20, max_partition_fetch_bytes=4 << 20)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in range(VOTES.partitions)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        n, first, t0 = 0, 0, 0.0
+        loads = orjson.loads
+        with Peak() as peak:
+            while n < total:
+                batch = await consumer.getmany(timeout_ms=1000, max_records=10_000)
+                for msgs in batch.values():
+                    for m in msgs:
+                        loads(m.value)
+                    n += len(msgs)
+                if not t0 and n:
+                    t0, first = time.perf_counter(), n
+            t1 = time.perf_counter()
+        return {"rate": (n - first) / (t1 - t0), "rss": peak.peak, "n": n}
+    finally:
+        await consumer.stop()
+
+
+async def phase_tally(prefix: str, total: int, database_url: str, batch: int, **_: Any) -> dict[str, Any]:
+    from services.voting.tally import TallyConsumer
+
+    consumer = TallyConsumer(database_url=database_url, bootstrap_servers=bootstrap(), topic_prefix=prefix, batch_size=batch)
+    stop = asyncio.Event()
+    with Peak() as peak:
+        task = asyncio.get_running_loop().create_task(consumer.run(stop))
+        t0 = first = 0.0
+        while consumer.messages < total:
+            if task.done():
+                task.result()
+                raise RuntimeError("tally consumer stopped early")
+            if not t0 and consumer.messages:
+                t0, first = time.perf_counter(), consumer.messages
+            await asyncio.sleep(0.01)
+        t1 = time.perf_counter()
+        stop.set()
+        await task
+    conn = await asyncpg.connect(database_url)
+    try:
+        row = await conn.fetchrow("SELECT coalesce(sum(ups), 0) AS ups, coalesce(sum(downs), 0) AS downs, count(*) AS targets FROM voting.tallies")
+        ballots = await conn.fetchval("SELECT count(*) FROM voting.ballots")
+        outbox = await conn.fetchval("SELECT count(*) FROM voting.outbox")
+    finally:
+        await conn.close()
+    pipe = consumer.pipeline.counters
+    return {"rate": (consumer.messages - first) / (t1 - t0), "rss": peak.peak, "n": consumer.messages, "batches": consumer.batches,
+            "ups": int(row["ups"]), "downs": int(row["downs"]), "ballots": ballots, "tally_events": outbox, "targets": row["targets"],
+            "timings": consumer.timings, "copy_fallbacks": consumer.copy_fallbacks,
+            "repeats": pipe.repeats, "duplicates": pipe.duplicates, "revisions": pipe.revisions}
+
+
+_NAIVE_DDL = """
+CREATE SCHEMA naive;
+CREATE TABLE naive.ballots (voter_id uuid NOT NULL, target_id uuid NOT NULL, value int2 NOT NULL, PRIMARY KEY (voter_id, target_id));
+CREATE TABLE naive.tallies (target_id uuid PRIMARY KEY, ups bigint NOT NULL, downs bigint NOT NULL, version bigint NOT NULL);
+CREATE TABLE naive.offsets (partition int PRIMARY KEY, next_offset bigint NOT NULL);
+"""
+
+# One statement per vote: replace the (voter, target) ballot and move the tally by the difference.
+_NAIVE_VOTE = """
+WITH prev AS (SELECT value FROM naive.ballots WHERE voter_id = $1 AND target_id = $2),
+up AS (
+    INSERT INTO naive.ballots (voter_id, target_id, value) VALUES ($1, $2, $3)
+    ON CONFLICT (voter_id, target_id) DO UPDATE SET value = excluded.value RETURNING 1
+)
+INSERT INTO naive.tallies AS t (target_id, ups, downs, version)
+SELECT $2, ($3 = 1)::int - coalesce((SELECT (value = 1)::int FROM prev), 0),
+           ($3 = -1)::int - coalesce((SELECT (value = -1)::int FROM prev), 0), 1
+FROM up
+ON CONFLICT (target_id) DO UPDATE SET ups = t.ups + excluded.ups, downs = t.downs + excluded.downs, version = t.version + 1
+"""
+
+
+async def phase_naive(prefix: str, total: int, database_url: str, **_: Any) -> dict[str, Any]:
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    conn = await asyncpg.connect(database_url)
+    await conn.execute(_NAIVE_DDL)
+    topic = VOTES.qualified(prefix)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap(), enable_auto_commit=False, fetch_max_bytes=64 << 20, max_partition_fetch_bytes=4 << 20)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in range(VOTES.partitions)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        n, first, t0 = 0, 0, 0.0
+        with Peak() as peak:
+            while n < total:
+                batch = await consumer.getmany(timeout_ms=1000, max_records=NAIVE_BATCH)
+                rows, positions = [], {}
+                for tp, msgs in batch.items():
+                    for m in msgs:
+                        d = orjson.loads(m.value)
+                        rows.append((d["voter_id"], d["target_id"], d["value"]))
+                    positions[tp.partition] = msgs[-1].offset + 1
+                if not rows:
+                    continue
+                async with conn.transaction():
+                    await conn.executemany(_NAIVE_VOTE, rows)
+                    await conn.executemany(
+                        "INSERT INTO naive.offsets VALUES ($1, $2) ON CONFLICT (partition) DO UPDATE SET next_offset = excluded.next_offset",
+                        list(positions.items()))
+                n += len(rows)
+                if not t0:
+                    t0, first = time.perf_counter(), n
+            t1 = time.perf_counter()
+        ups = int(await conn.fetchval("SELECT coalesce(sum(ups), 0) FROM naive.tallies"))
+        return {"rate": (n - first) / (t1 - t0), "rss": peak.peak, "n": n, "ups": ups}
+    finally:
+        await consumer.stop()
+        await conn.close()
+
+
+PHASES = {"raw": phase_raw, "tally": phase_tally, "naive": phase_naive}
+
+
+def run_phase(name: str, args: dict[str, Any]) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, __file__, "--phase", name, "--phase-args", json.dumps(args)], cwd=ROOT,
+                         capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"phase {name} failed:\n{out.stderr[-4000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------------------------------------------
+
+
+async def setup(database: str, prefix: str, topics: bool = True) -> None:
+    conn = await asyncpg.connect(admin_url())
+    try:
+        await conn.execute(f'CREATE DATABASE "{database}"')
+    finally:
+        await conn.close()
+    env = dict(os.environ, DATABASE_URL=with_db(admin_url(), database), KAFKA_BOOTSTRAP_SERVERS=bootstrap())
+    subprocess.run([sys.executable, "-m", "services.cli", "migrate", "voting"], cwd=ROOT, env=env, check=True, capture_output=True)
+    if topics:
+        await ensure_topics(bootstrap(), [VOTES, TALLIES, DEADLETTER], prefix)
+
+
+async def cleanup(database: str, prefix: str) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    conn = await asyncpg.connect(admin_url())
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    finally:
+        await conn.close()
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap())
+    await admin.start()
+    try:
+        mine = [t for t in await admin.list_topics() if t.startswith(prefix)]
+        if mine:
+            await admin.delete_topics(mine)
+    finally:
+        await admin.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--votes", type=int, default=1_000_000)
+    ap.add_argument("--targets", type=int, default=100_000)
+    ap.add_argument("--voters", type=int, default=200_000)
+    ap.add_argument("--batch", type=int, default=10_000, help="the tally consumer's batch size")
+    ap.add_argument("--repeat", type=int, default=1, help="runs of each phase, interleaved; the median is printed")
+    ap.add_argument("--skip", default="", help="comma-separated phases to skip (raw, tally, naive)")
+    ap.add_argument("--phase", help=argparse.SUPPRESS)
+    ap.add_argument("--phase-args", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    import uvloop
+
+    if a.phase:
+        result = uvloop.run(PHASES[a.phase](**json.loads(a.phase_args)))
+        print(json.dumps(result))
+        return
+
+    run_id = secrets.token_hex(4)
+    database, prefix = f"agora_bench_{run_id}", f"bench{run_id}."
+    t = time.perf_counter()
+    messages, truth = generate(a.votes, a.targets, a.voters)
+    print(f"generated {len(messages):,} votes over {a.targets:,} targets by {a.voters:,} voters in {time.perf_counter() - t:.1f} s: "
+          f"{truth['ballots']:,} distinct (voter, target), {truth['targets_voted']:,} targets voted on")
+    asyncio.run(setup(database, prefix))
+    databases = [database]
+    try:
+        t = time.perf_counter()
+        asyncio.run(preload(VOTES.qualified(prefix), messages))
+        print(f"preloaded into {VOTES.qualified(prefix)} ({VOTES.partitions} partitions) in {time.perf_counter() - t:.1f} s "
+              f"({len(messages) / (time.perf_counter() - t):,.0f} msgs/s, batch API)")
+        del messages
+        skip = set(filter(None, a.skip.split(",")))
+        runs: dict[str, list[dict[str, Any]]] = {}
+        for i in range(a.repeat):
+            # Interleaved (raw, tally, naive, raw, tally, naive, ...) so that the machine's background load
+            # weighs on each the same; each repeat of a writing phase gets a fresh database.
+            db = database if i == 0 else f"{database}_r{i}"
+            if i:
+                asyncio.run(setup(db, prefix, topics=False))
+                databases.append(db)
+            args = {"prefix": prefix, "total": a.votes, "database_url": with_db(admin_url(), db), "batch": a.batch}
+            for name in ("raw", "tally", "naive"):
+                if name not in skip:
+                    runs.setdefault(name, []).append(run_phase(name, args))
+        results = {name: sorted(rs, key=lambda r: r["rate"])[len(rs) // 2] for name, rs in runs.items()}  # the median run
+    finally:
+        for db in databases:
+            asyncio.run(cleanup(db, prefix))
+    print()
+    labels = {"raw": "raw ceiling   fetch + orjson.loads only", "tally": "tally         every check on (this consumer)",
+              "naive": "naive         per-vote upsert + tally upsert"}
+    for name, r in results.items():
+        each = ", ".join(f"{x['rate']:,.0f}" for x in runs[name])
+        print(f"{labels[name]:<48} {r['rate']:>10,.0f} votes/s   peak RSS {r['rss']:>6,.0f} MiB   (runs: {each})")
+    if "tally" in results:
+        r = results["tally"]
+        if "naive" in results:
+            print(f"{'tally / naive':<48} {r['rate'] / results['naive']['rate']:>10.2f} x")
+        if "raw" in results:
+            print(f"{'tally / raw ceiling':<48} {r['rate'] / results['raw']['rate']:>10.2f}")
+        ok = (r["ups"], r["downs"], r["ballots"]) == (truth["ups"], truth["downs"], truth["ballots"])
+        print(f"\ntally check vs ground truth: {'OK' if ok else 'MISMATCH'} (ups {r['ups']:,}/{truth['ups']:,}, downs {r['downs']:,}/{truth['downs']:,}, "
+              f"ballots {r['ballots']:,}/{truth['ballots']:,}); {r['batches']:,} batches, {r['targets']:,} tallies, "
+              f"{r['tally_events']:,} tally.updated events, {r['copy_fallbacks']} COPY fallbacks; "
+              f"pipeline repeats {r['repeats']:,}, stale {r['duplicates']:,}, revisions {r['revisions']:,}")
+        print("tally consumer, seconds per stage: " + ", ".join(f"{k} {v:.1f}" for k, v in r["timings"].items())
+              + "  (decode/page_in/decide/build overlap the previous batch's commit)")
+    print(f"(one run on {psutil.cpu_count()} cores shared with Kafka and PostgreSQL; load average now {os.getloadavg()[0]:.1f}; "
+          f"tally batch {a.batch:,}, naive batch {NAIVE_BATCH:,})")
+
+
+if __name__ == "__main__":
+    main()
