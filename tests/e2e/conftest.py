@@ -14,7 +14,9 @@ from typing import Any
 
 import pytest
 
-from tests.support import processes
+from services.catalog import TOPICS
+from services.kit.topics import ensure_topics
+from tests.support import infra, processes
 
 SERVICES = ["profiles", "connections", "content", "voting"]
 # Every relay and every consumer the services declare (handlers.CONSUMERS), as in production.
@@ -25,6 +27,8 @@ WORKERS = [("relay", s) for s in SERVICES] + [
 
 @dataclass
 class System:
+    env: dict[str, str] = field(default_factory=dict)
+    prefix: str = ""
     procs: dict[str, processes.Proc] = field(default_factory=dict)
 
     @property
@@ -49,9 +53,18 @@ def system(test_infra: Any, issuer: Any, tmp_path_factory: pytest.TempPathFactor
     signing_keys = keys_dir / "signing-keys.json"
     subprocess.run([sys.executable, "-m", "services.profiles.keys", "generate", str(signing_keys)], check=True, capture_output=True)
     trust_both(test_infra.jwks_path, signing_keys, keys_dir / "jwks.json")
-    env = dict(test_infra.env, PROFILES_SIGNING_KEYS_FILE=str(signing_keys), AGORA_JWKS_URL=f"file://{keys_dir / 'jwks.json'}",
+    # The running system has its own database and topic prefix: its consumers (e.g. the tally consumer's
+    # group) must not share partitions or rows with the integration tests' own consumers in the same run.
+    database = f"{test_infra.database}_sys"
+    infra.run(infra.create_database(test_infra.admin_url, database))
+    database_url = infra._with_db(test_infra.admin_url, database)
+    prefix = f"{test_infra.prefix}sys."
+    infra.migrate_all(database_url)
+    infra.run(ensure_topics(test_infra.bootstrap, TOPICS, prefix))
+    env = dict(test_infra.env, DATABASE_URL=database_url, AGORA_TOPIC_PREFIX=prefix,
+               PROFILES_SIGNING_KEYS_FILE=str(signing_keys), AGORA_JWKS_URL=f"file://{keys_dir / 'jwks.json'}",
                PROFILES_ARGON2_TIME_COST="1", PROFILES_ARGON2_MEMORY_KIB="8192", PROFILES_ARGON2_PARALLELISM="1")
-    sysm = System()
+    sysm = System(env=env, prefix=prefix)
     try:
         for svc in SERVICES:
             sysm.procs[svc] = processes.start(svc, ["services.cli", "serve", svc], env)
@@ -67,3 +80,4 @@ def system(test_infra: Any, issuer: Any, tmp_path_factory: pytest.TempPathFactor
     finally:
         for p in sysm.procs.values():
             p.stop()
+        infra.run(infra.drop_database(test_infra.admin_url, database))

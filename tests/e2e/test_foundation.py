@@ -22,7 +22,7 @@ async def test_registration_is_announced_as_a_cloudevent_on_the_real_broker(syst
     assert r.headers["traceparent"].split("-")[1] == trace.split("-")[1]
 
     async def published() -> list[Any]:
-        msgs = await read_all(test_infra.bootstrap, f"{test_infra.prefix}agora.profiles")
+        msgs = await read_all(test_infra.bootstrap, f"{system.prefix}agora.profiles")
         return [m for m in msgs if headers(m).get("ce_subject") == member_id]
 
     (msg,) = await wait_until(published, timeout=30)

@@ -32,7 +32,7 @@ async def test_a_killed_upstream_fails_fast_others_keep_working_and_it_recovers(
                               headers=issuer.headers(uuid.uuid4()))
         assert r.status_code == 201, r.text  # content is not affected by voting's outage
 
-        revived = processes.start("voting", ["services.cli", "serve", "voting"], dict(test_infra.env), extra_env={"VOTING_HTTP_PORT": str(voting.port)})
+        revived = processes.start("voting", ["services.cli", "serve", "voting"], dict(system.env), extra_env={"VOTING_HTTP_PORT": str(voting.port)})
         revived.port = voting.port
         system.procs["voting"] = revived  # stopped with the system
         await asyncio.to_thread(revived.wait_ready, 60)
