@@ -219,20 +219,26 @@ class ConsumerRunner:
             tracing.current_traceparent.reset(token)
 
     async def _send_deadletters(self, dead: list[tuple[Any, str]]) -> None:
-        if not self.producer or not self.deadletter:
-            for msg, reason in dead:
-                log.error("dropping poison message %s[%s]@%s: %s", msg.topic, msg.partition, msg.offset, reason)
-            return
-        futures = []
+        await send_deadletters(self.producer, self.deadletter.qualified(self.prefix) if self.deadletter else None, self.sub.name, dead)
+
+
+async def send_deadletters(producer: Any, topic: str | None, consumer: str, dead: list[tuple[Any, str]]) -> None:
+    """Copy poison messages to the dead-letter topic with the reason, the consumer and the origin in headers;
+    wait for the acks (callers do this before committing the batch that skips them)."""
+    if producer is None or topic is None:
         for msg, reason in dead:
-            headers = list(msg.headers or ()) + [
-                ("dlq_reason", reason[:2000].encode()),
-                ("dlq_consumer", self.sub.name.encode()),
-                ("dlq_origin", f"{msg.topic}/{msg.partition}/{msg.offset}".encode()),
-            ]
-            log.warning("dead-lettering %s[%s]@%s: %s", msg.topic, msg.partition, msg.offset, reason)
-            futures.append(await self.producer.send(self.deadletter.qualified(self.prefix), value=msg.value, key=msg.key, headers=headers))
-        await asyncio.gather(*futures)
+            log.error("dropping poison message %s[%s]@%s: %s", msg.topic, msg.partition, msg.offset, reason)
+        return
+    futures = []
+    for msg, reason in dead:
+        headers = list(msg.headers or ()) + [
+            ("dlq_reason", reason[:2000].encode()),
+            ("dlq_consumer", consumer.encode()),
+            ("dlq_origin", f"{msg.topic}/{msg.partition}/{msg.offset}".encode()),
+        ]
+        log.warning("dead-lettering %s[%s]@%s: %s", msg.topic, msg.partition, msg.offset, reason)
+        futures.append(await producer.send(topic, value=msg.value, key=msg.key, headers=headers))
+    await asyncio.gather(*futures)
 
 
 async def purge_inbox(sessions: async_sessionmaker[AsyncSession], schema: str, older_than_days: int = 14) -> None:

@@ -47,6 +47,7 @@ import orjson
 from aiokafka import ConsumerRebalanceListener, TopicPartition
 
 from services.catalog import DEADLETTER, VOTES
+from services.kit.consumer import send_deadletters
 from services.kit.kafka import make_consumer, make_producer
 from services.kit.topics import Topic
 from services.voting.config import SCHEMA
@@ -650,20 +651,7 @@ class TallyConsumer:
     async def send_deadletters(self, dead: list[tuple[Any, str]]) -> None:
         """Copy poison messages to the dead-letter topic (acked before the batch commits)."""
         self.dead_lettered += len(dead)
-        if not self.producer or not self.deadletter:
-            for msg, reason in dead:
-                log.error("dropping poison message %s[%s]@%s: %s", msg.topic, msg.partition, msg.offset, reason)
-            return
-        futures = []
-        for msg, reason in dead:
-            headers = list(msg.headers or ()) + [
-                ("dlq_reason", reason[:2000].encode()),
-                ("dlq_consumer", NAME.encode()),
-                ("dlq_origin", f"{msg.topic}/{msg.partition}/{msg.offset}".encode()),
-            ]
-            log.warning("dead-lettering %s[%s]@%s: %s", msg.topic, msg.partition, msg.offset, reason)
-            futures.append(await self.producer.send(self.deadletter.qualified(self.prefix), value=msg.value, key=msg.key, headers=headers))
-        await asyncio.gather(*futures)
+        await send_deadletters(self.producer, self.deadletter.qualified(self.prefix) if self.deadletter else None, NAME, dead)
 
 
 async def tally_worker(settings: Any) -> TallyConsumer:
