@@ -6,7 +6,6 @@ import uuid
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.connections import cursor, service
@@ -19,9 +18,7 @@ from services.connections.schemas import (
 from services.kit.auth import Principal
 from services.kit.web import current_member, error_responses, session
 
-# JSONResponse: with a response model FastAPI serialises straight to bytes through pydantic; ORJSONResponse,
-# the kit's app-wide default, is deprecated in this FastAPI and warns on every response.
-router = APIRouter(prefix="/v1", default_response_class=JSONResponse)
+router = APIRouter(prefix="/v1")
 LABELS = {0: "self", 1: "1st", 2: "2nd", 3: "3rd", None: "beyond"}
 
 

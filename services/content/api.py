@@ -7,7 +7,6 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from fastapi.responses import JSONResponse
 from pydantic import AfterValidator
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,9 +18,7 @@ from services.content.schemas import (
 from services.kit.auth import Principal
 from services.kit.web import current_member, error_responses, session
 
-# JSONResponse: with a response model FastAPI serialises straight to bytes through pydantic (ORJSONResponse,
-# the kit's app-wide default, is deprecated in this FastAPI and warns when a route's response is built with it).
-router = APIRouter(prefix="/v1", tags=["content"], default_response_class=JSONResponse)
+router = APIRouter(prefix="/v1", tags=["content"])
 
 
 def _rules(request: Request) -> service.Rules:

@@ -25,7 +25,6 @@ from typing import Annotated, Any
 import jwt
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.kit.auth import Principal, bearer_token
@@ -37,9 +36,8 @@ from services.profiles.schemas import (
 )
 from services.profiles.service import Identity, Refused
 
-# JSONResponse: with a response model FastAPI serialises straight to bytes through pydantic.
-router = APIRouter(prefix="/v1", default_response_class=JSONResponse)
-keys_router = APIRouter(tags=["keys"], default_response_class=JSONResponse)
+router = APIRouter(prefix="/v1")
+keys_router = APIRouter(tags=["keys"])
 
 
 def _identity(request: Request) -> Identity:

@@ -6,7 +6,6 @@ import uuid
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.connections import cursor
@@ -22,7 +21,7 @@ from services.connections.models import Conversation, ConversationMember, Messag
 from services.kit.auth import Principal
 from services.kit.web import current_member, error_responses, session
 
-router = APIRouter(prefix="/v1/conversations", tags=["conversations"], default_response_class=JSONResponse)
+router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
 
 
 def _settings(request: Request) -> Settings:

@@ -23,8 +23,6 @@ from services.kit.db import make_engine, make_sessions
 from services.kit.events import CloudEvent
 from tests.conftest import AppClient
 
-# The kit renders error responses with FastAPI's ORJSONResponse, deprecated in this FastAPI: every 4xx would
-# fail the strict warning filter. A kit change is needed (reported); until then each module here sets
 
 LIMITS = dict(invitation_pending_cap=3, invitation_weekly_cap=5, restriction_min_resolved=3, restriction_decline_ratio=0.6,
               introduction_open_cap=2)
