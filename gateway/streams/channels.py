@@ -45,6 +45,8 @@ AUDIENCE: dict[str, tuple[str, ...]] = {
     **{f"message_request.{s}": ("requester_id", "recipient_id") for s in ("sent", "accepted", "declined")},
     "message.post_linked": (),  # a signal for voting, not a notification (message.sent already told them)
     "conversation.reported": (),  # for moderators: the reported member must never learn who reported them
+    "manipulation.suspected": ("author_id",),  # an integrity alert about the author's own post (counts, no voters)
+    "vote.outcome_revised": (),  # for moderation tools: telling a voter which of their votes were caught helps evasion
 }
 FALLBACK_AUDIENCE = ("recipient_id", "recipient_ids", "to_id", "participant_ids", "author_id")
 TAG = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")

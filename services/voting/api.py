@@ -4,15 +4,35 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Header, Query
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.kit.auth import Principal
 from services.kit.web import current_member, error_responses, session
 from services.voting import service
-from services.voting.schemas import MyVoteRead, TallyRead, VoteAccepted, VoteBatchAccepted, VoteBatchCreate, VoteCreate
+from services.voting.schemas import (
+    DecisionPage,
+    FindingPage,
+    FindingRead,
+    MyVoteRead,
+    TallyRead,
+    TallySummary,
+    VoteAccepted,
+    VoteBatchAccepted,
+    VoteBatchCreate,
+    VoteCreate,
+)
 
 router = APIRouter(prefix="/v1", tags=["votes"])
+moderation = APIRouter(prefix="/v1/moderation", tags=["moderation"])
+Limit = Annotated[int, Query(ge=1, le=200, description="page size")]
+Cursor = Annotated[str | None, Query(max_length=512, description="next_cursor of the previous page")]
+
+
+def _moderators(request: Request) -> str:
+    return request.app.state.settings.moderator_ids  # type: ignore[no-any-return]
 
 _ORIGIN = Header(None, max_length=128, description="Hash of the client address (set by the gateway)")
 _DEVICE = Header(None, max_length=128, description="Hash of the user agent (set by the gateway)")
@@ -59,3 +79,47 @@ async def my_vote(target_id: uuid.UUID = Query(...), me: Principal = current_mem
 async def get_tally(target_id: uuid.UUID, db: AsyncSession = session) -> TallyRead:
     t = await service.get_tally(db, target_id)
     return TallyRead(target_id=t.target_id, ups=t.ups, downs=t.downs, score=t.ups - t.downs, trusted_score=t.trusted_score, version=t.version)
+
+
+@router.get("/tallies/{target_id}/summary", response_model=TallySummary, responses=error_responses(401, 403, 404, 422))
+async def tally_summary(target_id: uuid.UUID, request: Request, me: Principal = current_member, db: AsyncSession = session) -> TallySummary:
+    """For the target's author (or a moderator): how many votes were counted, reduced or not counted and
+    why ("40 votes, 9 not counted: in-network burst"). Never who voted."""
+    return await service.summary(db, me, target_id, _moderators(request))
+
+
+@moderation.get("/decisions", response_model=DecisionPage, responses=error_responses(400, 401, 403, 422))
+async def list_decisions(
+    request: Request,
+    target_id: uuid.UUID | None = Query(None, description="every standing vote on this target, newest first"),
+    voter_id: uuid.UUID | None = Query(None, description="this member's discounted (reduced or not counted) votes, newest first"),
+    discounted: bool = Query(False, description="with target_id: only votes counted with reduced or no weight"),
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    me: Principal = current_member,
+    db: AsyncSession = session,
+) -> DecisionPage:
+    """Moderators: each standing vote's decision (outcome, weight, reason codes). Exactly one of
+    target_id and voter_id."""
+    service.require_moderator(me, _moderators(request))
+    return await service.decisions(db, target_id=target_id, voter_id=voter_id, discounted_only=discounted, cursor=cursor, limit=limit)
+
+
+@moderation.get("/findings", response_model=FindingPage, responses=error_responses(401, 403, 422))
+async def list_findings(
+    request: Request,
+    target_id: uuid.UUID | None = Query(None, description="only findings on this target"),
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    me: Principal = current_member,
+    db: AsyncSession = session,
+) -> FindingPage:
+    """Moderators: manipulation found by the tally consumer, newest first, with the voters involved."""
+    service.require_moderator(me, _moderators(request))
+    return await service.findings(db, target_id=target_id, cursor=cursor, limit=limit)
+
+
+@moderation.get("/findings/{finding_id}", response_model=FindingRead, responses=error_responses(401, 403, 404, 422))
+async def get_finding(finding_id: uuid.UUID, request: Request, me: Principal = current_member, db: AsyncSession = session) -> FindingRead:
+    service.require_moderator(me, _moderators(request))
+    return await service.finding(db, finding_id)

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from services.kit.settings import load_settings
 from services.kit.web import build_app
-from services.voting.api import router
+from services.voting.api import moderation, router
 from services.voting.config import SCHEMA, Settings
 
 
@@ -17,5 +17,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         schema=SCHEMA,
         title="Agora voting",
         description="Votes on posts and comments, tallies, and explained anti-manipulation decisions.",
-        routers=[router],
+        routers=[router, moderation],
     )

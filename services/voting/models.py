@@ -5,8 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, Double, SmallInteger, Text, func
-from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from typing import Any
+
+from sqlalchemy import BigInteger, Boolean, DateTime, Double, Integer, SmallInteger, Text, func
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.kit.db import schema_metadata
@@ -60,6 +62,42 @@ class DeletedMember(Base):
     __tablename__ = "deleted_members"
     member_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     deleted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Member(Base):
+    """Voting's copy of a member's standing, from profile events; what the probation checks read."""
+
+    __tablename__ = "members"
+    member_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    registered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    email_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    trust_level: Mapped[str] = mapped_column(Text, default="new")
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ContextChange(Base):
+    """One change of what the checks know (connection, block, trust, solicitation), in commit order
+    (txid, seq); read by every tally consumer replica (services/voting/context_feed.py)."""
+
+    __tablename__ = "context_log"
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Finding(Base):
+    """Manipulation found on a target in one batch of the tally consumer (for moderators)."""
+
+    __tablename__ = "findings"
+    finding_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    target_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    author_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), nullable=True)
+    reasons: Mapped[dict[str, int]] = mapped_column(JSONB)  # reason code -> votes found with it
+    voters: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(UUID(as_uuid=True)))
+    votes_discounted: Mapped[int] = mapped_column(Integer)
+    detected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 outbox = outbox_table(Base.metadata)

@@ -50,3 +50,58 @@ class TallyRead(BaseModel):
     score: int
     trusted_score: float
     version: int
+
+
+Outcome = Literal["counted", "reduced", "not_counted"]
+
+
+class ReasonCount(BaseModel):
+    code: str = Field(description="reason code (stable API), e.g. `solicited_in_network_burst`")
+    description: str
+    votes: int
+
+
+class TallySummary(BaseModel):
+    """What the author (or a moderator) may know about a target's votes: counts by outcome and reason,
+    never who voted."""
+
+    target_id: uuid.UUID
+    votes: int = Field(description="standing votes (one per member; clears excluded)")
+    counted: int
+    reduced: int
+    not_counted: int
+    score: int
+    trusted_score: float
+    reasons: list[ReasonCount] = Field(description="reasons found on discounted votes, most frequent first")
+    summary: str = Field(examples=["40 votes, 9 not counted: part of a burst of votes from the author's own connections"])
+
+
+class DecisionRead(BaseModel):
+    vote_id: uuid.UUID
+    voter_id: uuid.UUID
+    target_id: uuid.UUID
+    value: Literal[-1, 0, 1]
+    outcome: Outcome
+    weight: float
+    reasons: list[str]
+    cast_at: datetime
+
+
+class DecisionPage(BaseModel):
+    decisions: list[DecisionRead]
+    next_cursor: str | None = Field(description="pass as ?cursor= for the next page; null on the last page")
+
+
+class FindingRead(BaseModel):
+    finding_id: uuid.UUID
+    target_id: uuid.UUID
+    author_id: uuid.UUID | None
+    reasons: dict[str, int]
+    voters: list[uuid.UUID]
+    votes_discounted: int
+    detected_at: datetime
+
+
+class FindingPage(BaseModel):
+    findings: list[FindingRead]
+    next_cursor: str | None

@@ -1,4 +1,5 @@
-"""Voting's rules on the API side: casting votes (one or a batch), reading them back, reading tallies.
+"""Voting's rules on the API side: casting votes (one or a batch), reading them back, reading tallies,
+and explaining decisions (the author's summary, the moderation API).
 
 Applying votes to tallies is the tally consumer's job (`services/voting/tally.py`), not this module's.
 """
@@ -10,13 +11,17 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.kit.errors import Forbidden, NotFound
+from services.kit import cursor as cursors
+from services.kit.auth import Principal
+from services.kit.errors import BadRequest, Forbidden, NotFound
 from services.kit.outbox import Outbox
 from services.voting import events
-from services.voting.models import Ballot, Tally, Target
+from services.voting.integrity import reasons as reasons_catalogue
+from services.voting.integrity.events import outcome_of
+from services.voting.models import Ballot, Finding, Tally, Target
 from services.voting.models import outbox as outbox_rows
-from services.voting.repository import Ballots, DeletedMembers, Tallies, Targets
-from services.voting.schemas import VoteCreate
+from services.voting.repository import Ballots, Decisions, DeletedMembers, Findings, Tallies, Targets
+from services.voting.schemas import DecisionPage, DecisionRead, FindingPage, FindingRead, ReasonCount, TallySummary, VoteCreate
 
 outbox = Outbox(outbox_rows, source="agora/voting")
 
@@ -77,3 +82,88 @@ async def get_tally(session: AsyncSession, target_id: uuid.UUID) -> Tally:
             raise NotFound(f"target {target_id} not found", code="target_not_found")
         return Tally(target_id=target_id, ups=0, downs=0, version=0, trusted_score=0.0, reduced=0, not_counted=0)
     return tally
+
+
+# --- explaining decisions -----------------------------------------------------------------------------
+
+MODERATION_SCOPE = "moderation"
+
+
+def is_moderator(me: Principal, moderator_ids: str) -> bool:
+    return MODERATION_SCOPE in me.scopes or str(me.member_id) in {m.strip() for m in moderator_ids.split(",") if m.strip()}
+
+
+def require_moderator(me: Principal, moderator_ids: str) -> None:
+    if not is_moderator(me, moderator_ids):
+        raise Forbidden("the moderation API is for moderators", code="not_a_moderator")
+
+
+def _summary_text(votes: int, reduced: int, not_counted: int, reasons: list[tuple[str, int]]) -> str:
+    text = f"{votes} vote{'s' if votes != 1 else ''}"
+    parts = []
+    if not_counted:
+        parts.append(f"{not_counted} not counted")
+    if reduced:
+        parts.append(f"{reduced} counted with reduced weight")
+    if parts:
+        text += ", " + ", ".join(parts)
+        labels = [reasons_catalogue.LABELS.get(code, code) for code, _ in reasons[:2]]
+        if labels:
+            text += ": " + "; ".join(labels)
+    return text
+
+
+async def summary(session: AsyncSession, me: Principal, target_id: uuid.UUID, moderator_ids: str) -> TallySummary:
+    """The author's view of their target's votes: counts by outcome and reason, never who voted."""
+    target = await Targets(session).get(target_id)
+    if target is None:
+        raise NotFound(f"target {target_id} not found", code="target_not_found")
+    if target.author_id != me.member_id and not is_moderator(me, moderator_ids):
+        raise Forbidden("only the author of a target (or a moderator) sees its vote summary", code="not_the_author")
+    (votes, counted, reduced, not_counted, score, trusted), reasons = await Decisions(session).summary(target_id)
+    return TallySummary(
+        target_id=target_id, votes=votes, counted=counted, reduced=reduced, not_counted=not_counted, score=score, trusted_score=trusted,
+        reasons=[ReasonCount(code=c, description=reasons_catalogue.DESCRIPTIONS.get(c, c), votes=n) for c, n in reasons],
+        summary=_summary_text(votes, reduced, not_counted, reasons),
+    )
+
+
+def _decision(b: Ballot) -> DecisionRead:
+    return DecisionRead(vote_id=b.vote_id, voter_id=b.voter_id, target_id=b.target_id, value=b.value, outcome=outcome_of(b.weight),  # type: ignore[arg-type]
+                        weight=b.weight, reasons=list(b.reasons or ()), cast_at=b.cast_at)
+
+
+async def decisions(session: AsyncSession, *, target_id: uuid.UUID | None, voter_id: uuid.UUID | None, discounted_only: bool,
+                    cursor: str | None, limit: int) -> DecisionPage:
+    if (target_id is None) == (voter_id is None):
+        raise BadRequest("give exactly one of target_id and voter_id", code="one_filter_required")
+    after = cursors.decode(cursor)
+    if target_id is not None:
+        rows = await Decisions(session).of_target(target_id, discounted_only, after, limit + 1)
+        key = lambda b: (b.cast_at, b.voter_id)  # noqa: E731
+    else:
+        assert voter_id is not None
+        rows = await Decisions(session).of_voter(voter_id, after, limit + 1)
+        key = lambda b: (b.cast_at, b.target_id)  # noqa: E731
+    page = rows[:limit]
+    nxt = cursors.encode(*key(page[-1])) if len(rows) > limit else None
+    return DecisionPage(decisions=[_decision(b) for b in page], next_cursor=nxt)
+
+
+def _finding(f: Finding) -> FindingRead:
+    return FindingRead(finding_id=f.finding_id, target_id=f.target_id, author_id=f.author_id, reasons=f.reasons, voters=f.voters,
+                       votes_discounted=f.votes_discounted, detected_at=f.detected_at)
+
+
+async def findings(session: AsyncSession, *, target_id: uuid.UUID | None, cursor: str | None, limit: int) -> FindingPage:
+    rows = await Findings(session).page(target_id, cursors.decode(cursor), limit + 1)
+    page = rows[:limit]
+    nxt = cursors.encode(page[-1].detected_at, page[-1].finding_id) if len(rows) > limit else None
+    return FindingPage(findings=[_finding(f) for f in page], next_cursor=nxt)
+
+
+async def finding(session: AsyncSession, finding_id: uuid.UUID) -> FindingRead:
+    f = await Findings(session).get(finding_id)
+    if f is None:
+        raise NotFound(f"finding {finding_id} not found", code="finding_not_found")
+    return _finding(f)

@@ -12,8 +12,12 @@ Contract
   is the de-duplication key, so a whole batch produced again changes nothing.
 - Per batch, ONE transaction writes the changed ballots (with their decision: weight and reasons), the
   absolute tallies of touched targets (raw and trusted score), one `tally.updated` outbox row per
-  touched target (aggregated per batch, not per vote) and the next offset of every partition. Bulk
-  statements only (`INSERT … SELECT FROM unnest`, COPY for the outbox): no per-vote round trip.
+  touched target (aggregated per batch, not per vote), the integrity findings of the batch
+  (services/voting/findings.py: `vote.outcome_revised`, `manipulation.suspected`, `voting.findings`) and
+  the next offset of every partition. Bulk statements only (`INSERT … SELECT FROM unnest`, COPY): no
+  per-vote round trip.
+- Context: before each batch the consumer applies what `voting.context_log` gained (connections,
+  blocks, trust signals, solicitations; services/voting/context_feed.py), all of it at start-up.
 - Offsets live in `voting.consumer_offsets`; on assignment the consumer seeks to them (Kafka's committed
   offsets are written after the database commit, for lag monitoring only). The batch transaction starts
   with a *fence*: every owned partition's stored offset must still be the one this process last wrote
@@ -51,8 +55,10 @@ from services.kit.consumer import send_deadletters
 from services.kit.kafka import make_consumer, make_producer
 from services.kit.topics import Topic
 from services.voting.config import SCHEMA
+from services.voting.context_feed import ContextFeed
 from services.voting.events import TALLY_UPDATED, VOTE_CAST
 from services.voting.integrity import Decision, IntegrityConfig, IntegrityContext, Vote, VotePipeline
+from services.voting.findings import INSERT_FINDINGS, INSERT_OUTBOX, FindingsCollector, IntegrityRows
 from services.voting.integrity.events import outcome_of
 
 log = logging.getLogger("agora.voting.tally")
@@ -154,6 +160,7 @@ class Prepared:
     fence: tuple[list[int], list[int | None], list[int]]  # partitions, expected stored offsets, new offsets
     ballots: tuple[list[tuple[Any, ...]], list[list[Any]]]  # new ballots (COPY records), existing (upsert columns)
     tallies: list[Any] | None  # parameters of _UPSERT_TALLIES
+    integrity: IntegrityRows | None = None  # findings + vote.outcome_revised / manipulation.suspected outbox rows
 
 
 def tune_gc() -> None:
@@ -284,6 +291,7 @@ class TallyConsumer:
         self.lock = asyncio.Lock()
         self.ready = False
         self.pipeline = self.decisions()
+        self.feed = ContextFeed(schema)  # connections, blocks, trust, solicitations: services/voting/context_feed.py
         # target -> (kind, author, partition): what tally.updated says about a target besides its numbers
         self.targets: dict[str, tuple[str, str, int]] = {}
         # (target, voter) of standing votes that are clears (value 0): their ballot rows exist
@@ -305,6 +313,8 @@ class TallyConsumer:
         self.dead_lettered = 0
         self.fenced = 0
         self.tallies_published = 0
+        self.revisions_published = 0
+        self.findings_published = 0
         fault = os.environ.get("AGORA_FAULT_TALLY_KILL", "")
         self._fault = fault if fault in ("mid_batch", "after_commit") else ""
         self._fault_at = int(os.environ.get("AGORA_FAULT_TALLY_KILL_AT_BATCH", "1"))
@@ -335,6 +345,8 @@ class TallyConsumer:
         )
         self.producer = make_producer(self.bootstrap_servers) if self.deadletter else None
         try:
+            applied = await self.feed.catch_up(self.pool, self.pipeline, self.author_of)
+            log.info("context loaded: %d changes", applied)
             self.consumer.subscribe([self.topic_name], listener=_Rebalance(self))
             await self.consumer.start()
             if self.producer:
@@ -516,6 +528,7 @@ class TallyConsumer:
         if not b.positions:
             return None
         t1 = clock()
+        await self.feed.catch_up(self.pool, self.pipeline, self.author_of)  # context committed since the last batch
         await self.page_in(b)
         t2 = clock()
         pipeline = self.pipeline
@@ -523,10 +536,13 @@ class TallyConsumer:
         # flight, which commits first). New rows are COPYed, existing ones upserted. A member's standing vote
         # exists iff it is non-zero or a known tombstone (a clear, value 0, is stored too).
         changed: dict[tuple[str, str], bool] = {}
+        found = FindingsCollector()
         tombs = self.tombs
         for p, votes in b.votes.items():
             if votes:
                 for d in pipeline.decide_batch(votes, p):
+                    if d.reasons:
+                        found.decision(d)
                     key = (d.target, d.voter)
                     if key not in changed:
                         changed[key] = d.previous_value != 0 or key in tombs
@@ -536,6 +552,7 @@ class TallyConsumer:
                         tombs.discard(key)
         changes = pipeline.drain()
         for r in changes.revisions:
+            found.revision(r)
             changed.setdefault((r.target, r.voter), True)  # revisions touch standing (non-zero) votes only
         fence: tuple[list[int], list[int | None], list[int]] = ([], [], [])
         for p, known in self.owned.items():
@@ -550,7 +567,7 @@ class TallyConsumer:
         t3 = clock()
         prepared = Prepared(
             batch=b, fence=fence, ballots=self.ballot_rows(changed),
-            tallies=self.tally_columns(ts) if ts else None,
+            tallies=self.tally_columns(ts) if ts else None, integrity=found.rows(self.targets),
         )
         timings = self.timings
         timings["decode"] += t1 - t0
@@ -584,6 +601,8 @@ class TallyConsumer:
             if w.tallies is not None:
                 await conn.execute(_UPSERT_TALLIES.format(s=self.s), *w.tallies)
                 self.tallies_published += len(w.tallies[0])
+            if w.integrity is not None:
+                await self.write_integrity(conn, w.integrity)
                 self.timings["sql_tallies"] += time.perf_counter() - t2
             self.timings["sql_ballots"] += t2 - t1
             if self._fault == "mid_batch" and self.batches + 1 >= self._fault_at:
@@ -597,6 +616,19 @@ class TallyConsumer:
         # so a rebalance waiting for this batch never waits on the group coordinator too.
         if self.kafka_committing is None or self.kafka_committing.done():
             self.kafka_committing = asyncio.ensure_future(self.kafka_commit({TopicPartition(self.topic_name, p): o for p, o in w.batch.positions.items()}))
+
+    async def write_integrity(self, conn: asyncpg.Connection, rows: IntegrityRows) -> None:
+        """Findings for moderators and their events (services/voting/findings.py), in the batch's transaction."""
+        if rows.findings[0]:
+            await conn.execute(INSERT_FINDINGS.format(s=self.s), *rows.findings)
+        if rows.outbox[0]:
+            await conn.execute(INSERT_OUTBOX.format(s=self.s), *rows.outbox)
+        self.revisions_published += rows.revised
+        self.findings_published += rows.suspected
+
+    def author_of(self, target: str) -> str | None:
+        info = self.targets.get(target)
+        return info[1] if info is not None else None
 
     async def kafka_commit(self, positions: dict[TopicPartition, int]) -> None:
         try:

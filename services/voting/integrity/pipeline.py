@@ -591,6 +591,27 @@ class VotePipeline:
             self._revise(target, r, R.SOLICITED_MESSAGE, 0.0, at)
         return 0.0
 
+    def revise_solicitation(self, s: Solicitation, author: str | None) -> int:
+        """A solicitation that arrived after the votes it explains (the context feed lags the votes):
+        the author's own link to the target, sent to recipients who then voted on it within the window,
+        revises their standing votes as `solicited_message` would have decided them. Links from others
+        are left to the burst rule at decision time. Returns how many votes were revised."""
+        if author is None or s.sender != author:
+            return 0
+        tb = self._targets.get(s.target)
+        if tb is None:
+            return 0
+        window = self.config.solicitation_window
+        cap = self.config.solicited_by_author_weight
+        at = self._now if self._now > s.at else s.at
+        n = 0
+        for r in s.recipients:
+            rec = tb.votes.get(r)
+            if rec is not None and rec[0] != 0 and 0.0 <= rec[3] - s.at <= window and (R.SOLICITED_MESSAGE not in rec[4] or rec[1] > cap):
+                self._revise(s.target, r, R.SOLICITED_MESSAGE, cap, at)
+                n += 1
+        return n
+
     # ------------------------------------------------------------------------------------------------
     # revisions
 

@@ -38,4 +38,22 @@ DESCRIPTIONS: dict[str, str] = {
     RECIPROCAL_RING: "the voter and the author repeatedly vote for each other's content",
 }
 
+# A few words each, for the author's summary ("40 votes, 9 not counted: in-network burst").
+LABELS: dict[str, str] = {
+    SELF_VOTE: "own votes",
+    BLOCKED_BY_AUTHOR: "from blocked members",
+    DELETED_MEMBER: "deleted accounts",
+    NEW_ACCOUNT: "new accounts",
+    UNVERIFIED_EMAIL: "unverified accounts",
+    LOW_TRUST: "low-trust accounts",
+    VELOCITY: "too fast to have read",
+    SHARED_ORIGIN: "several accounts from one address",
+    SOLICITED_IN_NETWORK_BURST: "in-network burst",
+    SOLICITED_MESSAGE: "asked for by message",
+    RECENTLY_CONNECTED: "just connected to you",
+    AFTER_INTRODUCTION: "right after an introduction",
+    LOCKSTEP_RING: "voting ring",
+    RECIPROCAL_RING: "vote trading",
+}
+
 ALL: tuple[str, ...] = tuple(DESCRIPTIONS)
