@@ -26,10 +26,7 @@ from services.voting.integrity import Decision, Revision
 from services.voting.integrity import reasons as R
 from services.voting.models import outbox as outbox_rows
 
-MANIPULATION = frozenset({
-    R.VELOCITY, R.SHARED_ORIGIN, R.SOLICITED_IN_NETWORK_BURST, R.SOLICITED_MESSAGE, R.RECENTLY_CONNECTED,
-    R.AFTER_INTRODUCTION, R.LOCKSTEP_RING, R.RECIPROCAL_RING,
-})
+MANIPULATION = R.MANIPULATION
 MAX_VOTERS = 1_000  # voters kept in one finding row
 
 _outbox = Outbox(outbox_rows, source="agora/voting")

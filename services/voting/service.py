@@ -107,7 +107,9 @@ def _summary_text(votes: int, reduced: int, not_counted: int, reasons: list[tupl
         parts.append(f"{reduced} counted with reduced weight")
     if parts:
         text += ", " + ", ".join(parts)
-        labels = [reasons_catalogue.LABELS.get(code, code) for code, _ in reasons[:2]]
+        # Manipulation first (what the author most needs to hear), then the most frequent.
+        ranked = sorted(reasons, key=lambda r: (r[0] not in reasons_catalogue.MANIPULATION, -r[1], r[0]))
+        labels = [reasons_catalogue.LABELS.get(code, code) for code, _ in ranked[:2]]
         if labels:
             text += ": " + "; ".join(labels)
     return text

@@ -314,6 +314,7 @@ class TallyConsumer:
         self.fenced = 0
         self.tallies_published = 0
         self.revisions_published = 0
+        self.context_checked = 0.0  # time.monotonic() of the last context read
         self.findings_published = 0
         fault = os.environ.get("AGORA_FAULT_TALLY_KILL", "")
         self._fault = fault if fault in ("mid_batch", "after_commit") else ""
@@ -358,7 +359,9 @@ class TallyConsumer:
                 records = await self.consumer.getmany(timeout_ms=0 if self.inflight else 200, max_records=self.batch_size)
                 async with self.lock:
                     try:
-                        prepared = await self.prepare(records) if records else None
+                        # With nothing fetched, a batch may still be due: context that arrived late
+                        # revised standing votes (checked at most once a second when idle).
+                        prepared = await self.prepare(records) if records or self.context_due() else None
                     except Exception:
                         log.exception("preparing a batch failed")
                         prepared = None
@@ -525,10 +528,11 @@ class TallyConsumer:
         clock = time.perf_counter
         t0 = clock()
         b = self.decode(records)
-        if not b.positions:
+        self.context_checked = time.monotonic()
+        await self.feed.catch_up(self.pool, self.pipeline, self.author_of)  # context committed since the last batch
+        if not b.positions and not self.pipeline.pending():
             return None
         t1 = clock()
-        await self.feed.catch_up(self.pool, self.pipeline, self.author_of)  # context committed since the last batch
         await self.page_in(b)
         t2 = clock()
         pipeline = self.pipeline
@@ -614,7 +618,7 @@ class TallyConsumer:
             os.kill(os.getpid(), signal.SIGKILL)
         # Kafka's committed offsets are for lag monitoring only (the database holds the truth): not awaited,
         # so a rebalance waiting for this batch never waits on the group coordinator too.
-        if self.kafka_committing is None or self.kafka_committing.done():
+        if w.batch.positions and (self.kafka_committing is None or self.kafka_committing.done()):
             self.kafka_committing = asyncio.ensure_future(self.kafka_commit({TopicPartition(self.topic_name, p): o for p, o in w.batch.positions.items()}))
 
     async def write_integrity(self, conn: asyncpg.Connection, rows: IntegrityRows) -> None:
@@ -625,6 +629,9 @@ class TallyConsumer:
             await conn.execute(INSERT_OUTBOX.format(s=self.s), *rows.outbox)
         self.revisions_published += rows.revised
         self.findings_published += rows.suspected
+
+    def context_due(self) -> bool:
+        return self.inflight is None and time.monotonic() - self.context_checked >= 1.0
 
     def author_of(self, target: str) -> str | None:
         info = self.targets.get(target)

@@ -436,6 +436,10 @@ class VotePipeline:
         self._dirty = {}
         return changes
 
+    def pending(self) -> bool:
+        """Whether `drain()` has anything: revisions or touched targets since the last drain."""
+        return bool(self._revisions or self._dirty)
+
     def tally(self, target: str) -> Tally:
         tb = self._targets.get(target)
         return Tally(target, 0, 0.0, 0, 0, 0, 0) if tb is None else self._tally(target, tb)

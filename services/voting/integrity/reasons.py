@@ -57,3 +57,10 @@ LABELS: dict[str, str] = {
 }
 
 ALL: tuple[str, ...] = tuple(DESCRIPTIONS)
+
+# Reasons that say someone manipulated votes (a finding for moderators, an alert for the author), as
+# opposed to probation (new, unverified, low-trust accounts) and the hard rules (self, blocked, deleted).
+MANIPULATION: frozenset[str] = frozenset({
+    VELOCITY, SHARED_ORIGIN, SOLICITED_IN_NETWORK_BURST, SOLICITED_MESSAGE, RECENTLY_CONNECTED, AFTER_INTRODUCTION,
+    LOCKSTEP_RING, RECIPROCAL_RING,
+})
