@@ -32,7 +32,7 @@ class _Tally(BaseModel):
     downs: int
     score: int
     version: int
-    trusted_score: int | None = None
+    trusted_score: float | None = None  # Σ value × weight: fractional (a reduced vote counts 0.5)
 
 
 async def on_tally(session: AsyncSession, event: CloudEvent) -> None:

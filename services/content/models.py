@@ -24,8 +24,8 @@ class Scored:
     ups: Mapped[int] = mapped_column(Integer, default=0)
     downs: Mapped[int] = mapped_column(Integer, default=0)
     score: Mapped[int] = mapped_column(Integer, default=0)
-    trusted_score: Mapped[int | None] = mapped_column(Integer)
-    rank_score: Mapped[int] = mapped_column(Integer, default=0)  # trusted_score when known, else score
+    trusted_score: Mapped[float | None] = mapped_column(Float)
+    rank_score: Mapped[int] = mapped_column(Integer, default=0)  # trusted_score (rounded) when known, else score
     tally_version: Mapped[int] = mapped_column(BigInteger, default=0)
     best: Mapped[float] = mapped_column(Float, default=0.0)
     controversial: Mapped[float] = mapped_column(Float, default=0.0)

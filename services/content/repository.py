@@ -323,14 +323,14 @@ class Tallies:
         self.session = session
 
     _SET = (
-        "ups = :ups, downs = :downs, score = :score, trusted_score = COALESCE(:trusted, trusted_score), "
-        "rank_score = COALESCE(:trusted, trusted_score, :score), best = :best, controversial = :controversial, tally_version = :version"
+        "ups = :ups, downs = :downs, score = :score, trusted_score = COALESCE(CAST(:trusted AS double precision), trusted_score), "
+        "rank_score = round(COALESCE(CAST(:trusted AS double precision), trusted_score, CAST(CAST(:score AS integer) AS double precision))), best = :best, controversial = :controversial, tally_version = :version"
     )
 
     async def apply_to_post(self, target: uuid.UUID, values: dict[str, Any]) -> None:
         # The post, then its topic entries, from the post's new ranks (hot from the effective score, in SQL).
         await self.session.execute(text(
-            f"WITH p AS (UPDATE posts SET {self._SET}, hot = hot_rank(COALESCE(:trusted, trusted_score, :score), created_at) "
+            f"WITH p AS (UPDATE posts SET {self._SET}, hot = hot_rank(round(COALESCE(CAST(:trusted AS double precision), trusted_score, CAST(CAST(:score AS integer) AS double precision)))::int, created_at) "
             "WHERE id = :target AND tally_version < :version RETURNING id, hot, rank_score, best, controversial) "
             "UPDATE topic_posts tp SET hot = p.hot, rank_score = p.rank_score, best = p.best, controversial = p.controversial "
             "FROM p WHERE tp.post_id = p.id"

@@ -110,7 +110,7 @@ class PostRead(BaseModel):
     ups: int
     downs: int
     score: int
-    trusted_score: int | None
+    trusted_score: float | None = Field(description="Σ value × weight of the votes as voting's checks weighed them (null before the first tally)")
     comment_count: int
     share_count: int
     ranks: Ranks

@@ -50,7 +50,7 @@ async def test_tallies_apply_only_when_newer_and_once(consumer: Any, producer: A
     post = await new_post(content, headers)
     marker = await new_post(content, headers)
     pid = post["id"]
-    v3 = tally_event(pid, "post", 7, 2, 3, trusted_score=4)
+    v3 = tally_event(pid, "post", 7, 2, 3, trusted_score=3.5)  # fractional: a reduced vote counts 0.5
     bad = tally_event(pid, "post", 100, 0, 9)
     unparsable = dataclasses.replace(bad, data={**bad.data, "ups": "many"})
     sequence = [
@@ -72,11 +72,11 @@ async def test_tallies_apply_only_when_newer_and_once(consumer: Any, producer: A
 
     await wait_until(marker_applied, timeout=60)
     row = await pg.fetchrow("SELECT ups, downs, score, trusted_score, rank_score, tally_version, hot, created_at FROM posts WHERE id = $1", uuid.UUID(pid))
-    assert (row["ups"], row["downs"], row["score"], row["trusted_score"], row["rank_score"], row["tally_version"]) == (7, 2, 5, 4, 4, 3)
+    assert (row["ups"], row["downs"], row["score"], row["trusted_score"], row["rank_score"], row["tally_version"]) == (7, 2, 5, 3.5, 4, 3)
     expected_hot = round(math.log10(4) + (row["created_at"].timestamp() - 1134028003) / 45000, 7)
     assert row["hot"] == pytest.approx(expected_hot, abs=1e-7)
     got = (await content.get(f"/v1/posts/{pid}")).json()
-    assert (got["ups"], got["downs"], got["score"], got["trusted_score"]) == (7, 2, 5, 4)
+    assert (got["ups"], got["downs"], got["score"], got["trusted_score"]) == (7, 2, 5, 3.5)
     recorded = await pg.fetchval("SELECT count(*) FROM inbox WHERE consumer = 'content.events' AND event_id = ANY($1::text[])", [e.id for e in sequence])
     assert recorded == len({e.id for e in sequence}) == len(sequence) - 1  # each event once; the redelivery was skipped
     from services.catalog import DEADLETTER
