@@ -50,6 +50,8 @@ def test_gateway_rate_limits_know_the_replica_count(rendered: dict[str, list[Doc
     gateway = next(d for d in of_kind(docs, "Deployment") if d["metadata"]["name"] == "gateway")
     # Each gateway replica enforces limit / GATEWAY_REPLICAS (gateway/ratelimits.py).
     assert int(config["data"].get("GATEWAY_REPLICAS", "1")) == gateway["spec"]["replicas"]
+    # ... so nothing may change the count behind its back.
+    assert not [s for s in of_kind(docs, "HorizontalPodAutoscaler", "ScaledObject") if s["spec"]["scaleTargetRef"]["name"] == "gateway"]
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
