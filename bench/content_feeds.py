@@ -261,34 +261,39 @@ async def measure(url: str, samples: int) -> None:
 
 
 async def tally_rate(sessions: Any, raw: asyncpg.Connection, n: int = 20_000, batch: int = 500) -> None:
-    """tally.updated events through the consumer runner's apply() (inbox row + savepoint + handler + stored
-    offsets, one transaction per batch), as `agora consume content events` applies them — minus Kafka."""
+    """tally.updated events through the consumer runner's apply() (inbox rows, handler, stored offsets, one
+    transaction per batch), as `agora consume content events` applies them — minus Kafka. Baseline in the
+    same run: the per-event handler (inbox row, savepoint and one UPDATE per event)."""
     from types import SimpleNamespace
 
     from aiokafka import TopicPartition
 
-    from services.content.handlers import SUBSCRIPTION
-    from services.kit.consumer import ConsumerRunner
+    from services.content.handlers import SUBSCRIPTION, on_tally
+    from services.kit.consumer import ConsumerRunner, Subscription
     from services.kit.events import CloudEvent
 
-    ids = [r["id"] for r in await raw.fetch("SELECT id FROM posts TABLESAMPLE SYSTEM (1) LIMIT 5000")]
+    ids = [r["id"] for r in await raw.fetch("SELECT id FROM posts ORDER BY random() LIMIT 5000")]
     rng = random.Random(3)
-    runner = ConsumerRunner(subscription=SUBSCRIPTION, sessions=sessions, schema=SCHEMA, bootstrap_servers="127.0.0.1:9")
+    per_event = Subscription(name="bench.per_event", topics=SUBSCRIPTION.topics, handlers={"tally.updated": on_tally})
     tp = TopicPartition("agora.tallies", 0)
-    msgs = []
-    for i in range(n):
-        target = rng.choice(ids)
-        ups, downs = rng.randint(0, 5000), rng.randint(0, 800)
-        event = CloudEvent(id=str(uuid.uuid4()), source="agora/voting", type="tally.updated", time=datetime.now(UTC), data={
-            "target_id": str(target), "target_kind": "post", "author_id": str(member(1)), "ups": ups, "downs": downs,
-            "score": ups - downs, "version": 10 + i, "updated_at": datetime.now(UTC).isoformat()})
-        msgs.append(SimpleNamespace(headers=event.headers(), value=event.value(), offset=i, topic=tp.topic, partition=0, key=None))
-    t = time.perf_counter()
-    for start in range(0, n, batch):
-        await runner.apply({tp: msgs[start:start + batch]})
-    elapsed = time.perf_counter() - t
-    print(f"\ntally.updated applied through the consumer runner: {n:,} events in {elapsed:.1f} s = {n / elapsed:,.0f} events/s "
-          f"(batches of {batch}, {len(ids):,} distinct posts)", flush=True)
+    version = 10
+    for label, sub in (("baseline: per-event handler", per_event), ("batch handler (what runs)", SUBSCRIPTION)):
+        runner = ConsumerRunner(subscription=sub, sessions=sessions, schema=SCHEMA, bootstrap_servers="127.0.0.1:9")
+        msgs = []
+        for i in range(n):
+            target = rng.choice(ids)
+            ups, downs = rng.randint(0, 5000), rng.randint(0, 800)
+            version += 1
+            event = CloudEvent(id=str(uuid.uuid4()), source="agora/voting", type="tally.updated", time=datetime.now(UTC), data={
+                "target_id": str(target), "target_kind": "post", "author_id": str(member(1)), "ups": ups, "downs": downs,
+                "score": ups - downs, "trusted_score": (ups - downs) / 2, "version": version, "updated_at": datetime.now(UTC).isoformat()})
+            msgs.append(SimpleNamespace(headers=event.headers(), value=event.value(), offset=i, topic=tp.topic, partition=0, key=None))
+        t = time.perf_counter()
+        for start in range(0, n, batch):
+            await runner.apply({tp: msgs[start:start + batch]})
+        elapsed = time.perf_counter() - t
+        print(f"\ntally.updated through the consumer runner, {label}: {n:,} events in {elapsed:.1f} s = {n / elapsed:,.0f} events/s "
+              f"(batches of {batch}, {len(ids):,} distinct posts)", flush=True)
 
 
 async def main() -> None:

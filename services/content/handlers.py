@@ -15,7 +15,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalog import CONNECTIONS, DEADLETTER, PROFILES, TALLIES
@@ -36,6 +36,7 @@ class _Tally(BaseModel):
 
 
 async def on_tally(session: AsyncSession, event: CloudEvent) -> None:
+    """One tally at a time (the subscription uses `on_tallies`; kept as the baseline of bench/content_feeds.py)."""
     data = _Tally.model_validate(event.data)
     values: dict[str, Any] = {
         "ups": data.ups, "downs": data.downs, "score": data.score, "trusted": data.trusted_score, "version": data.version,
@@ -47,6 +48,33 @@ async def on_tally(session: AsyncSession, event: CloudEvent) -> None:
         await Tallies(session).apply_to_post(data.target_id, values)
     elif data.target_kind == "comment":
         await Tallies(session).apply_to_comment(data.target_id, values)
+
+
+async def on_tallies(session: AsyncSession, events: list[CloudEvent]) -> list[tuple[CloudEvent, str]]:
+    """The batch handler of `tally.updated` (the high-volume event here): per target only the batch's
+    latest version is written, with one statement per kind; the stored-version guard still applies, so the
+    result is the one the per-event handler gives, in 2 statements instead of 3 round trips per event."""
+    rejected: list[tuple[CloudEvent, str]] = []
+    latest: dict[tuple[str, uuid.UUID], _Tally] = {}
+    for event in events:
+        try:
+            data = _Tally.model_validate(event.data)
+        except ValidationError as exc:
+            rejected.append((event, str(exc)))
+            continue
+        if data.target_kind not in ("post", "comment"):
+            continue  # a kind content does not rank
+        key = (data.target_kind, data.target_id)
+        known = latest.get(key)
+        if known is None or known.version < data.version:
+            latest[key] = data
+    tallies = Tallies(session)
+    for kind in ("post", "comment"):
+        await tallies.apply_many(kind, [{
+            "target": t.target_id, "ups": t.ups, "downs": t.downs, "score": t.score, "trusted": t.trusted_score, "version": t.version,
+            "best": ranking.best(t.ups, t.downs), "controversial": ranking.controversial(t.ups, t.downs),
+        } for (k, _), t in latest.items() if k == kind])
+    return rejected
 
 
 class _Connection(BaseModel):
@@ -95,13 +123,13 @@ SUBSCRIPTION = Subscription(
     name="content.events",
     topics=[TALLIES, CONNECTIONS, PROFILES],
     handlers={
-        "tally.updated": on_tally,
         "connection.made": on_connection_made,
         "connection.removed": on_connection_removed,
         "member.followed": on_followed,
         "member.unfollowed": on_unfollowed,
         "account.deleted": on_account_deleted,
     },
+    batch_handlers={"tally.updated": on_tallies},
 )
 
 

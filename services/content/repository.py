@@ -340,6 +340,34 @@ class Tallies:
         await self.session.execute(text(f"UPDATE comments SET {self._SET} WHERE id = :target AND tally_version < :version"),
                                    {**values, "target": target})
 
+    # The same, for a batch: one statement per table, each target at most once (its latest tally).
+    _SET_MANY = (
+        "ups = x.ups, downs = x.downs, score = x.score, trusted_score = COALESCE(x.trusted, t.trusted_score), "
+        "rank_score = round(COALESCE(x.trusted, t.trusted_score, x.score)), best = x.best, controversial = x.controversial, "
+        "tally_version = x.version"
+    )
+    _ROWS = ("unnest(CAST(:ids AS uuid[]), CAST(:ups AS int[]), CAST(:downs AS int[]), CAST(:scores AS int[]), "
+             "CAST(:trusted AS float8[]), CAST(:versions AS int8[]), CAST(:best AS float8[]), CAST(:controversial AS float8[])) "
+             "AS x(id, ups, downs, score, trusted, version, best, controversial)")
+
+    async def apply_many(self, kind: str, rows: list[dict[str, Any]]) -> None:
+        """`rows`: the values apply_to_post/apply_to_comment take, plus `target`; distinct targets."""
+        if not rows:
+            return
+        params = {
+            "ids": [r["target"] for r in rows], "ups": [r["ups"] for r in rows], "downs": [r["downs"] for r in rows],
+            "scores": [r["score"] for r in rows], "trusted": [r["trusted"] for r in rows], "versions": [r["version"] for r in rows],
+            "best": [r["best"] for r in rows], "controversial": [r["controversial"] for r in rows],
+        }
+        if kind == "post":
+            sql = (f"WITH p AS (UPDATE posts t SET {self._SET_MANY}, hot = hot_rank(round(COALESCE(x.trusted, t.trusted_score, x.score))::int, t.created_at) "
+                   f"FROM {self._ROWS} WHERE t.id = x.id AND t.tally_version < x.version RETURNING t.id, t.hot, t.rank_score, t.best, t.controversial) "
+                   "UPDATE topic_posts tp SET hot = p.hot, rank_score = p.rank_score, best = p.best, controversial = p.controversial "
+                   "FROM p WHERE tp.post_id = p.id")
+        else:
+            sql = f"UPDATE comments t SET {self._SET_MANY} FROM {self._ROWS} WHERE t.id = x.id AND t.tally_version < x.version"
+        await self.session.execute(text(sql), params)
+
 
 async def anonymise(session: AsyncSession, member: uuid.UUID) -> None:
     for sql in (

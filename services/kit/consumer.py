@@ -1,11 +1,15 @@
 """Idempotent Kafka consumer runner: the effect and the consumed position commit in one DB transaction.
 
-For each batch from `getmany()` the runner opens one transaction and, per message:
-  1. parses the CloudEvent; an undecodable or invalid message goes to the dead-letter topic with the
+For each batch from `getmany()` the runner opens one transaction and:
+  1. parses each CloudEvent; an undecodable or invalid message goes to the dead-letter topic with the
      reason (acked before the batch commits) and never stops the consumer;
   2. skips event types it has no handler for (tolerant reader: new producers' events don't break it);
-  3. records the event id in `<schema>.inbox` (a duplicate id — a relay or Kafka redelivery — is skipped);
-  4. calls the handler in a savepoint (a handler's `PoisonEvent` dead-letters just that event);
+  3. records the batch's event ids in `<schema>.inbox` with one statement (a duplicate id — a relay or
+     Kafka redelivery, also within the batch — is skipped);
+  4. calls each event's handler in a savepoint, in order (a handler's `PoisonEvent` dead-letters just that
+     event); event types with a *batch handler* are instead handed over together, once per batch, after
+     the per-event handlers: for high-volume events whose effect does not depend on other types' events
+     (e.g. tally updates, applied by version), so one statement applies the whole batch;
 then stores the next offset per partition in `<schema>.consumer_offsets` and commits. Only after that is
 the offset committed to Kafka (for lag monitoring). On partition assignment the runner seeks to the
 stored offsets, so a crash between the DB commit and the Kafka commit replays nothing (effectively once).
@@ -35,6 +39,9 @@ from services.kit.topics import Topic
 log = logging.getLogger("agora.consumer")
 
 Handler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
+# Gets a batch's fresh events of one type, in order; returns the ones it rejects, with the reason
+# (dead-lettered; the others count as applied). Must not raise for one bad event.
+BatchHandler = Callable[[AsyncSession, list[CloudEvent]], Awaitable[list[tuple[CloudEvent, str]]]]
 
 
 class PoisonEvent(Exception):
@@ -95,6 +102,7 @@ class Subscription:
     name: str  # consumer group name (prefixed with the topic prefix); also the inbox/offsets key
     topics: list[Topic]
     handlers: dict[str, Handler] = field(default_factory=dict)
+    batch_handlers: dict[str, BatchHandler] = field(default_factory=dict)
 
 
 class _Rebalance(ConsumerRebalanceListener):
@@ -183,31 +191,52 @@ class ConsumerRunner:
     async def apply(self, batch: dict[TopicPartition, list[Any]]) -> dict[TopicPartition, int]:
         positions: dict[TopicPartition, int] = {}
         dead: list[tuple[Any, str]] = []
+        handled: list[tuple[Any, CloudEvent]] = []
+        handlers, batch_handlers = self.sub.handlers, self.sub.batch_handlers
+        for tp, messages in batch.items():
+            for msg in messages:
+                positions[tp] = msg.offset + 1
+                try:
+                    event = CloudEvent.from_kafka(msg.headers, msg.value)
+                except MalformedEvent as exc:
+                    dead.append((msg, f"malformed: {exc}"))
+                    continue
+                if event.type in handlers or event.type in batch_handlers:
+                    handled.append((msg, event))
         async with self.sessions() as session, session.begin():
-            for tp, messages in batch.items():
-                for msg in messages:
-                    await self._apply_one(session, msg, dead)
-                    positions[tp] = msg.offset + 1
+            fresh = await self._claim(session, [e.id for _, e in handled])
+            grouped: dict[str, list[tuple[Any, CloudEvent]]] = {}
+            for msg, event in handled:
+                if event.id not in fresh:
+                    continue  # already applied: redelivery (or a copy earlier in this batch)
+                fresh.discard(event.id)
+                if event.type in batch_handlers:
+                    grouped.setdefault(event.type, []).append((msg, event))
+                else:
+                    await self._apply_one(session, msg, event, dead)
+            for event_type, items in grouped.items():
+                message_of = {e.id: m for m, e in items}
+                rejected = await batch_handlers[event_type](session, [e for _, e in items])
+                dead.extend((message_of[e.id], f"rejected by {self.sub.name}: {reason}") for e, reason in rejected)
+                self.applied += len(items) - len(rejected)
             if dead:
                 await self._send_deadletters(dead)
             await store_offsets(session, self.schema, self.sub.name, positions)
         return positions
 
-    async def _apply_one(self, session: AsyncSession, msg: Any, dead: list[tuple[Any, str]]) -> None:
-        try:
-            event = CloudEvent.from_kafka(msg.headers, msg.value)
-        except MalformedEvent as exc:
-            dead.append((msg, f"malformed: {exc}"))
-            return
-        handler = self.sub.handlers.get(event.type)
-        if handler is None:
-            return
-        fresh = await session.execute(
-            text(f"INSERT INTO {self.schema}.inbox (consumer, event_id) VALUES (:c, :e) ON CONFLICT DO NOTHING RETURNING 1"),
-            {"c": self.sub.name, "e": event.id},
+    async def _claim(self, session: AsyncSession, event_ids: list[str]) -> set[str]:
+        """Record the event ids in the inbox; the ones not seen before (one statement for the batch)."""
+        if not event_ids:
+            return set()
+        rows = await session.execute(
+            text(f"INSERT INTO {self.schema}.inbox (consumer, event_id) SELECT :c, x FROM unnest(CAST(:ids AS text[])) AS x "
+                 "ON CONFLICT DO NOTHING RETURNING event_id"),
+            {"c": self.sub.name, "ids": event_ids},
         )
-        if fresh.first() is None:
-            return  # already applied: redelivery
+        return {r[0] for r in rows}
+
+    async def _apply_one(self, session: AsyncSession, msg: Any, event: CloudEvent, dead: list[tuple[Any, str]]) -> None:
+        handler = self.sub.handlers[event.type]
         token = tracing.current_traceparent.set(tracing.continue_trace(event.traceparent))
         try:
             async with session.begin_nested():

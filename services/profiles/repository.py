@@ -11,6 +11,7 @@ from sqlalchemy import case, delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.profiles.config import SCHEMA
 from services.profiles.models import Account, Connection, EmailVerification, LoginFailure, Profile, RefreshToken, TargetScore
 
 
@@ -37,6 +38,11 @@ class Accounts:
         if lock:
             query = query.with_for_update()
         return await self.session.scalar(query)
+
+    async def lock_many(self, member_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Account]:
+        """The accounts that exist among `member_ids`, locked in id order (two batches never deadlock)."""
+        rows = await self.session.scalars(select(Account).where(Account.id.in_(member_ids)).order_by(Account.id).with_for_update())
+        return {a.id: a for a in rows}
 
     async def exists(self, *member_ids: uuid.UUID) -> bool:
         found = await self.session.scalar(select(func.count()).select_from(Account).where(Account.id.in_(member_ids)))
@@ -258,6 +264,26 @@ class Scores:
             where=TargetScore.version < stmt.excluded.version,
         ).returning(TargetScore.target_id)
         return (await self.session.execute(stmt)).first() is not None
+
+    async def apply_many(self, rows: list[tuple[uuid.UUID, uuid.UUID, int, int, datetime]]) -> set[uuid.UUID]:
+        """`apply` for distinct targets (target, author, score, version, at) in one statement; the authors
+        whose karma may have changed."""
+        if not rows:
+            return set()
+        result = await self.session.execute(text(
+            f"INSERT INTO {SCHEMA}.target_scores (target_id, author_id, score, version, updated_at) "
+            "SELECT * FROM unnest(CAST(:t AS uuid[]), CAST(:a AS uuid[]), CAST(:s AS int[]), CAST(:v AS int8[]), CAST(:at AS timestamptz[])) "
+            "ON CONFLICT (target_id) DO UPDATE SET score = excluded.score, version = excluded.version, updated_at = excluded.updated_at "
+            f"WHERE {SCHEMA}.target_scores.version < excluded.version RETURNING author_id"
+        ), {"t": [r[0] for r in rows], "a": [r[1] for r in rows], "s": [r[2] for r in rows], "v": [r[3] for r in rows], "at": [r[4] for r in rows]})
+        return {r[0] for r in result}
+
+    async def karma_many(self, author_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
+        rows = await self.session.execute(
+            select(TargetScore.author_id, func.sum(TargetScore.score)).where(TargetScore.author_id.in_(author_ids)).group_by(TargetScore.author_id))
+        out = dict.fromkeys(author_ids, 0)
+        out.update({a: int(k) for a, k in rows})
+        return out
 
     async def karma(self, author_id: uuid.UUID) -> int:
         return int(await self.session.scalar(select(func.coalesce(func.sum(TargetScore.score), 0)).where(TargetScore.author_id == author_id)) or 0)

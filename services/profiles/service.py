@@ -361,6 +361,27 @@ async def apply_tally(
     await refresh_trust(session, policy, author_id, now_utc(), account=account)
 
 
+async def apply_tallies(session: AsyncSession, policy: TrustPolicy, tallies: list[tuple[uuid.UUID, uuid.UUID, int, int, datetime]]) -> None:
+    """`apply_tally` for a batch of (target, author, score, version, at): the latest version per target, the
+    authors locked once, karma and trust recomputed once per author whose scores changed."""
+    latest: dict[uuid.UUID, tuple[uuid.UUID, uuid.UUID, int, int, datetime]] = {}
+    for t in tallies:
+        known = latest.get(t[0])
+        if known is None or known[3] < t[3]:
+            latest[t[0]] = t
+    accounts = await Accounts(session).lock_many(sorted({t[1] for t in latest.values()}))
+    scores = Scores(session)
+    changed = await scores.apply_many([t for t in latest.values() if t[1] in accounts])
+    if not changed:
+        return
+    karma = await scores.karma_many(sorted(changed))
+    now = now_utc()
+    for author in sorted(changed):
+        account = accounts[author]
+        account.karma = karma[author]
+        await refresh_trust(session, policy, author, now, account=account)
+
+
 async def apply_connection(session: AsyncSession, a: uuid.UUID, b: uuid.UUID, *, connected: bool, at: datetime) -> None:
     if a == b:
         return
