@@ -28,6 +28,7 @@ from services.catalog import CONNECTIONS, CONTENT, CONVERSATIONS, DEADLETTER, PR
 from services.kit.consumer import ConsumerWorker, Subscription
 from services.kit.events import CloudEvent
 from services.voting.config import SCHEMA
+from services.voting.context_feed import CONTEXT_LOG_LOCK
 from services.voting.models import ContextChange, Member
 from services.voting.repository import DeletedMembers, Targets
 from services.voting.tally import tally_worker
@@ -100,8 +101,17 @@ class _PostLinked(BaseModel):
     at: datetime
 
 
-async def _log(session: AsyncSession, kind: str, data: dict[str, Any]) -> None:
-    await session.execute(insert(ContextChange).values(kind=kind, data=data))
+async def _log(session: AsyncSession, kind: str, data: dict[str, Any], key: str | None) -> None:
+    """Append a context change; `key` names what it is the whole latest state of (compaction drops the
+    rows a later one of the same key supersedes), None for rows that expire (solicitations)."""
+    # One appender at a time (held to commit): seqs are then committed in order, so a reader that read up
+    # to seq N can never later find a row below N. Re-entrant within a transaction; cheap.
+    await session.execute(select(func.pg_advisory_xact_lock(CONTEXT_LOG_LOCK)))
+    await session.execute(insert(ContextChange).values(kind=kind, key=key, data=data))
+
+
+def _pair(a: uuid.UUID, b: uuid.UUID) -> str:
+    return f"{min(a, b)}|{max(a, b)}"
 
 
 async def on_post_created(session: AsyncSession, event: CloudEvent) -> None:
@@ -123,7 +133,7 @@ async def _standing(session: AsyncSession, member_id: uuid.UUID, **values: Any) 
     await _log(session, "trust", {
         "member": str(m.member_id), "registered_at": m.registered_at.timestamp() if m.registered_at else None,
         "email_verified": m.email_verified, "trust_level": m.trust_level, "deleted": m.deleted,
-    })
+    }, str(m.member_id))
 
 
 async def on_profile_registered(session: AsyncSession, event: CloudEvent) -> None:
@@ -149,29 +159,33 @@ async def on_account_deleted(session: AsyncSession, event: CloudEvent) -> None:
 
 async def on_connection_made(session: AsyncSession, event: CloudEvent) -> None:
     data = _ConnectionMade.model_validate(event.data)
-    await _log(session, "connection", {"a": str(data.a_id), "b": str(data.b_id), "at": data.made_at.timestamp(), "provenance": data.provenance})
+    await _log(session, "connection", {"a": str(data.a_id), "b": str(data.b_id), "at": data.made_at.timestamp(), "provenance": data.provenance},
+               _pair(data.a_id, data.b_id))
 
 
 async def on_connection_removed(session: AsyncSession, event: CloudEvent) -> None:
     data = _ConnectionRemoved.model_validate(event.data)
-    await _log(session, "connection", {"a": str(data.a_id), "b": str(data.b_id), "at": data.removed_at.timestamp(), "removed": True})
+    await _log(session, "connection", {"a": str(data.a_id), "b": str(data.b_id), "at": data.removed_at.timestamp(), "removed": True},
+               _pair(data.a_id, data.b_id))
 
 
 async def on_member_blocked(session: AsyncSession, event: CloudEvent) -> None:
     data = _Blocked.model_validate(event.data)
-    await _log(session, "block", {"blocker": str(data.blocker_id), "blocked": str(data.blocked_id), "at": data.blocked_at.timestamp()})
+    await _log(session, "block", {"blocker": str(data.blocker_id), "blocked": str(data.blocked_id), "at": data.blocked_at.timestamp()},
+               f"{data.blocker_id}|{data.blocked_id}")
 
 
 async def on_member_unblocked(session: AsyncSession, event: CloudEvent) -> None:
     data = _Unblocked.model_validate(event.data)
-    await _log(session, "block", {"blocker": str(data.blocker_id), "blocked": str(data.blocked_id), "at": data.unblocked_at.timestamp(), "removed": True})
+    await _log(session, "block", {"blocker": str(data.blocker_id), "blocked": str(data.blocked_id), "at": data.unblocked_at.timestamp(), "removed": True},
+               f"{data.blocker_id}|{data.blocked_id}")
 
 
 async def on_post_linked(session: AsyncSession, event: CloudEvent) -> None:
     data = _PostLinked.model_validate(event.data)
     await _log(session, "solicitation", {
         "sender": str(data.sender_id), "recipients": [str(r) for r in data.recipient_ids], "target": str(data.post_id), "at": data.at.timestamp(),
-    })
+    }, None)
 
 
 EVENTS = Subscription(

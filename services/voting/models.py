@@ -78,11 +78,12 @@ class Member(Base):
 
 class ContextChange(Base):
     """One change of what the checks know (connection, block, trust, solicitation), in commit order
-    (txid, seq); read by every tally consumer replica (services/voting/context_feed.py)."""
+    seq; read by every tally consumer replica (services/voting/context_feed.py)."""
 
     __tablename__ = "context_log"
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(Text)
+    key: Mapped[str | None] = mapped_column(Text, nullable=True)  # what the row is the latest state of (None: expires)
     data: Mapped[dict[str, Any]] = mapped_column(JSONB)
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 

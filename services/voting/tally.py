@@ -55,7 +55,7 @@ from services.kit.consumer import send_deadletters
 from services.kit.kafka import make_consumer, make_producer
 from services.kit.topics import Topic
 from services.voting.config import SCHEMA
-from services.voting.context_feed import ContextFeed
+from services.voting.context_feed import ContextFeed, compact
 from services.voting.events import TALLY_UPDATED, VOTE_CAST
 from services.voting.integrity import Decision, IntegrityConfig, IntegrityContext, Vote, VotePipeline
 from services.voting.findings import INSERT_FINDINGS, INSERT_OUTBOX, FindingsCollector, IntegrityRows
@@ -315,6 +315,7 @@ class TallyConsumer:
         self.tallies_published = 0
         self.revisions_published = 0
         self.context_checked = 0.0  # time.monotonic() of the last context read
+        self.next_compaction = time.monotonic() + 60.0  # of the context log (context_feed.compact)
         self.findings_published = 0
         fault = os.environ.get("AGORA_FAULT_TALLY_KILL", "")
         self._fault = fault if fault in ("mid_batch", "after_commit") else ""
@@ -357,6 +358,8 @@ class TallyConsumer:
                 # While batch N commits, batch N+1 is fetched, decoded and decided: Python's work overlaps
                 # PostgreSQL's. N+1 commits only after N did; if N fails, N+1 is thrown away with it.
                 records = await self.consumer.getmany(timeout_ms=0 if self.inflight else 200, max_records=self.batch_size)
+                if not records and self.inflight is None and time.monotonic() >= self.next_compaction:
+                    await self.compact_context()
                 async with self.lock:
                     try:
                         # With nothing fetched, a batch may still be due: context that arrived late
@@ -629,6 +632,16 @@ class TallyConsumer:
             await conn.execute(INSERT_OUTBOX.format(s=self.s), *rows.outbox)
         self.revisions_published += rows.revised
         self.findings_published += rows.suspected
+
+    async def compact_context(self) -> None:
+        """Every 10 minutes, when idle: drop superseded context rows (any replica may; deletes are idempotent)."""
+        self.next_compaction = time.monotonic() + 600.0
+        try:
+            n = await compact(self.pool, self.s, keep_seconds=4 * self.integrity.solicitation_window)
+            if n:
+                log.info("context log compacted: %d rows dropped", n)
+        except Exception:
+            log.exception("context log compaction failed; next try in 10 minutes")
 
     def context_due(self) -> bool:
         return self.inflight is None and time.monotonic() - self.context_checked >= 1.0
