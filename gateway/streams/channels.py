@@ -10,7 +10,9 @@ Posts, comments and tallies are public in Agora; `me` is the only private channe
 a member's `me` only when its audience fields name them. The audience of each known event type is
 listed in `AUDIENCE` (a block is told to the blocker, never to the blocked member). Event types not in
 the table (new producers) reach only the members named in `FALLBACK_AUDIENCE` fields, which are
-recipient-style by name, so adding an event type never leaks it to bystanders.
+recipient-style by name, so adding an event type never leaks it to bystanders. Conversation events name
+the recipients who muted the conversation in `muted_ids`: they are left out of the audience and the field
+is stripped before streaming (`streamed_data`), so a mute is never told to the other members.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ AUDIENCE: dict[str, tuple[str, ...]] = {
     "vote.cast": (),  # never: who voted is not told to anyone
     **{f"message.{s}": ("sender_id", "recipient_ids") for s in ("sent", "edited", "deleted")},
     "message.read": ("member_id", "recipient_ids"),
+    "conversation.members_added": ("added_by", "recipient_ids"),  # the new members are among the recipients
+    "conversation.member_left": ("member_id", "recipient_ids"),
     **{f"message_request.{s}": ("requester_id", "recipient_id") for s in ("sent", "accepted", "declined")},
     "message.post_linked": (),  # a signal for voting, not a notification (message.sent already told them)
     "conversation.reported": (),  # for moderators: the reported member must never learn who reported them
@@ -49,6 +53,9 @@ AUDIENCE: dict[str, tuple[str, ...]] = {
     "vote.outcome_revised": (),  # for moderation tools: telling a voter which of their votes were caught helps evasion
 }
 FALLBACK_AUDIENCE = ("recipient_id", "recipient_ids", "to_id", "participant_ids", "author_id")
+# Recipients named in this field muted the conversation: the event is not streamed to them (the actor's own
+# devices still get it), and the field is never streamed to anyone — who muted what is private.
+MUTED_FIELD = "muted_ids"
 TAG = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 POST_EVENTS = {
     "tally.updated": "target_id", "post.updated": "post_id", "post.deleted": "post_id",
@@ -58,13 +65,20 @@ POST_EVENTS = {
 
 def _members(event_type: str, data: dict[str, Any]) -> list[str]:
     out: list[str] = []
+    muted = data.get(MUTED_FIELD)
+    quiet = {v for v in muted if isinstance(v, str)} if isinstance(muted, list) else set()
     for f in AUDIENCE.get(event_type, FALLBACK_AUDIENCE):
         value = data.get(f)
         if isinstance(value, str):
             out.append(value)
         elif isinstance(value, list):
-            out.extend(v for v in value if isinstance(v, str))
+            out.extend(v for v in value if isinstance(v, str) and not (f == "recipient_ids" and v in quiet))
     return out
+
+
+def streamed_data(data: dict[str, Any]) -> dict[str, Any]:
+    """An event's data as subscribers get it: without the private `muted_ids`."""
+    return {k: v for k, v in data.items() if k != MUTED_FIELD} if MUTED_FIELD in data else data
 
 
 def _tags(event_type: str, data: dict[str, Any]) -> list[str]:

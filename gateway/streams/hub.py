@@ -32,7 +32,7 @@ from fastapi import FastAPI
 
 from gateway.config import Settings
 from gateway.streams import positions
-from gateway.streams.channels import ME_TOPICS, Channel, routes
+from gateway.streams.channels import ME_TOPICS, Channel, routes, streamed_data
 from services.catalog import CONTENT
 from services.kit.errors import AgoraError, BadRequest, Gone
 from services.kit.events import CloudEvent, MalformedEvent
@@ -53,7 +53,8 @@ class Incoming:
     def json(self) -> bytes:
         if self._json is None:
             e = self.event
-            self._json = orjson.dumps({"type": e.type, "event_id": e.id, "time": e.time.isoformat(), "subject": e.subject, "data": e.data})
+            self._json = orjson.dumps({"type": e.type, "event_id": e.id, "time": e.time.isoformat(), "subject": e.subject,
+                                       "data": streamed_data(e.data)})
         return self._json
 
 

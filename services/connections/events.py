@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from services.catalog import CONNECTIONS, CONVERSATIONS
 from services.kit.events import EventType
@@ -95,13 +95,17 @@ INTRODUCTION_DECLINED = EventType("introduction.declined", CONNECTIONS, Introduc
 # -- conversations (topic agora.conversations, key = conversation id) ------------------------------------
 # Metadata only: ids, times and the ids of Agora posts linked in a message; never the text of a message.
 # `recipient_ids` are the conversation's other current members, so the gateway can stream each event to
-# exactly the members involved.
+# exactly the members involved. `muted_ids` (⊆ recipient_ids) are the recipients who muted the conversation:
+# the gateway leaves them out of the live `me` stream and never streams the field itself (mute is private).
+
+MUTED = "The recipients who muted the conversation (a subset of recipient_ids): the gateway does not stream the event to them, and never streams this field"
 
 class MessageSent(BaseModel):
     message_id: uuid.UUID
     conversation_id: uuid.UUID
     sender_id: uuid.UUID
     recipient_ids: list[uuid.UUID]
+    muted_ids: list[uuid.UUID] = Field(default_factory=list, description=MUTED)
     sent_at: datetime
     linked_post_ids: list[uuid.UUID]
 
@@ -111,6 +115,7 @@ class MessageEdited(BaseModel):
     conversation_id: uuid.UUID
     sender_id: uuid.UUID
     recipient_ids: list[uuid.UUID]
+    muted_ids: list[uuid.UUID] = Field(default_factory=list, description=MUTED)
     edited_at: datetime
     linked_post_ids: list[uuid.UUID]
 
@@ -120,6 +125,7 @@ class MessageDeleted(BaseModel):
     conversation_id: uuid.UUID
     sender_id: uuid.UUID
     recipient_ids: list[uuid.UUID]
+    muted_ids: list[uuid.UUID] = Field(default_factory=list, description=MUTED)
     deleted_at: datetime
 
 
@@ -127,8 +133,24 @@ class MessageRead(BaseModel):
     conversation_id: uuid.UUID
     member_id: uuid.UUID
     recipient_ids: list[uuid.UUID]  # the other members, who see the read marker
+    muted_ids: list[uuid.UUID] = Field(default_factory=list, description=MUTED)
     last_read_message_id: uuid.UUID
     read_at: datetime
+
+
+class MembersAdded(BaseModel):
+    conversation_id: uuid.UUID
+    added_by: uuid.UUID
+    member_ids: list[uuid.UUID]  # the members added
+    recipient_ids: list[uuid.UUID]  # every current member but the one who added them (the new ones included)
+    at: datetime
+
+
+class MemberLeft(BaseModel):
+    conversation_id: uuid.UUID
+    member_id: uuid.UUID
+    recipient_ids: list[uuid.UUID]  # the members still in it
+    at: datetime
 
 
 class MessageRequestChanged(BaseModel):
@@ -158,6 +180,9 @@ MESSAGE_SENT = EventType("message.sent", CONVERSATIONS, MessageSent, "A message 
 MESSAGE_EDITED = EventType("message.edited", CONVERSATIONS, MessageEdited, "The sender edited a message within the edit window.")
 MESSAGE_DELETED = EventType("message.deleted", CONVERSATIONS, MessageDeleted, "The sender deleted a message.")
 MESSAGE_READ = EventType("message.read", CONVERSATIONS, MessageRead, "A member's read marker moved forward in a conversation.")
+CONVERSATION_MEMBERS_ADDED = EventType("conversation.members_added", CONVERSATIONS, MembersAdded,
+                                       "A member of a group added members to it (ids only).")
+CONVERSATION_MEMBER_LEFT = EventType("conversation.member_left", CONVERSATIONS, MemberLeft, "A member left a group conversation.")
 MESSAGE_REQUEST_SENT = EventType("message_request.sent", CONVERSATIONS, MessageRequestChanged, "A member messaged a non-connection: a message request.")
 MESSAGE_REQUEST_ACCEPTED = EventType("message_request.accepted", CONVERSATIONS, MessageRequestChanged, "The recipient accepted a message request.")
 MESSAGE_REQUEST_DECLINED = EventType("message_request.declined", CONVERSATIONS, MessageRequestChanged, "The recipient declined a message request.")
@@ -170,6 +195,6 @@ PUBLISHED = [
     INVITATION_SENT, INVITATION_ACCEPTED, INVITATION_DECLINED, INVITATION_WITHDRAWN, INVITATION_EXPIRED,
     CONNECTION_MADE, CONNECTION_REMOVED,
     INTRODUCTION_REQUESTED, INTRODUCTION_FORWARDED, INTRODUCTION_ACCEPTED, INTRODUCTION_DECLINED,
-    MESSAGE_SENT, MESSAGE_EDITED, MESSAGE_DELETED, MESSAGE_READ,
+    MESSAGE_SENT, MESSAGE_EDITED, MESSAGE_DELETED, MESSAGE_READ, CONVERSATION_MEMBERS_ADDED, CONVERSATION_MEMBER_LEFT,
     MESSAGE_REQUEST_SENT, MESSAGE_REQUEST_ACCEPTED, MESSAGE_REQUEST_DECLINED, CONVERSATION_REPORTED, MESSAGE_POST_LINKED,
 ]

@@ -125,7 +125,8 @@ class Conversation(Base):
 
 class ConversationMember(Base):
     """A member's place in a conversation: when they joined or left, mute, and their delivery and read markers
-    (the `seq` of the last message delivered to / read by them; markers never move backwards)."""
+    (the `seq` of the last message delivered to / read by them; markers never move backwards). A member added to
+    a group later sees the messages after `joined_seq` only."""
 
     __tablename__ = "conversation_members"
     conversation_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey(Conversation.conversation_id), primary_key=True)
@@ -136,6 +137,8 @@ class ConversationMember(Base):
     last_delivered_seq: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
     last_read_seq: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
     last_read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # added to a group later: the conversation's last seq then; they see only the messages after it
+    joined_seq: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
 
 
 class Message(Base):

@@ -152,13 +152,16 @@ class OutboxRelay:
             self.ready = True
             last_cleanup = 0.0
             while not stop.is_set():
+                # Cleared before the batch, not after it: a NOTIFY for a commit the batch's SELECT did not see
+                # arrives while the batch is out, and must wake the wait below (clearing it afterwards lost it,
+                # leaving that event to the idle poll, 2 s later).
+                self._wake.clear()
                 sent = await self._publish_batch(pool, producer)
                 if sent == self.batch_size:
                     continue  # more waiting: no sleep
                 if time.monotonic() - last_cleanup > 60:
                     await self._cleanup(pool)
                     last_cleanup = time.monotonic()
-                self._wake.clear()
                 waiter = asyncio.ensure_future(self._wake.wait())
                 stopper = asyncio.ensure_future(stop.wait())
                 await asyncio.wait({waiter, stopper}, timeout=self.idle_poll_seconds, return_when=asyncio.FIRST_COMPLETED)

@@ -14,7 +14,8 @@ from services.connections.conversations import service
 from services.connections.conversations.repository import Conversations
 from services.connections.repository import Members
 from services.connections.conversations.schemas import (
-    ConversationCreate, ConversationDetail, ConversationPage, ConversationRead, ConversationStarted, MemberState, MessageCreate,
+    ConversationCreate, ConversationDetail, ConversationPage, ConversationRead, ConversationStarted, MembersAdd, MembersAdded, MemberState,
+    MessageCreate,
     MessagePage, MessageRead, MessageUpdate, ReadMarkerCreate, ReportCreate, decode_cursor, encode_cursor,
 )
 from services.connections.models import Conversation, ConversationMember, Message
@@ -33,7 +34,7 @@ Cursor = Query(None, alias="cursor", max_length=200, description="A cursor from 
 
 
 def _message(msg: Message, members: list[ConversationMember]) -> MessageRead:
-    others = [m for m in members if m.member_id != msg.sender_id]
+    others = [m for m in members if m.member_id != msg.sender_id and m.joined_seq < msg.seq]  # not those added after it
     return MessageRead(
         message_id=msg.message_id, conversation_id=msg.conversation_id, seq=msg.seq, sender_id=msg.sender_id, body=msg.body,
         linked_post_ids=list(msg.linked_post_ids), sent_at=msg.sent_at, edited_at=msg.edited_at, deleted_at=msg.deleted_at,
@@ -157,6 +158,16 @@ async def leave(conversation_id: uuid.UUID, me: Principal = current_member, db: 
     """Leave a group conversation; it disappears for you."""
     await service.leave(db, me.member_id, conversation_id)
     return Response(status_code=204)
+
+
+@router.post("/{conversation_id}/members", response_model=MembersAdded, responses=error_responses(400, 401, 403, 404, 409, 422))
+async def add_members(conversation_id: uuid.UUID, body: MembersAdd, me: Principal = current_member, db: AsyncSession = session,
+                      settings: Settings = limits) -> MembersAdded:
+    """Add your connections to a group you are in (up to the group size limit). They see the messages sent from now on;
+    the members are told (`conversation.members_added`). Members already in it are left as they are."""
+    _, added = await service.add_members(db, settings, me.member_id, conversation_id, body.member_ids)
+    members = await Conversations(db).current_members(conversation_id)
+    return MembersAdded(added=added, member_ids=[m.member_id for m in members])
 
 
 @router.put("/{conversation_id}/mute", status_code=204, responses=error_responses(401, 404, 422))

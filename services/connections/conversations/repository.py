@@ -41,7 +41,27 @@ class Conversations:
         self.session.add(conversation)
         for m in member_ids:
             self.session.add(ConversationMember(conversation_id=conversation.conversation_id, member_id=m, joined_at=at,
-                                                muted=False, last_delivered_seq=0, last_read_seq=0))
+                                                muted=False, last_delivered_seq=0, last_read_seq=0, joined_seq=0))
+
+    async def add_members(self, conversation_id: uuid.UUID, member_ids: list[uuid.UUID], at: datetime, last_seq: int) -> list[uuid.UUID]:
+        """Add members to a conversation whose row this transaction holds: new rows, or a member who had left comes
+        back. They see the messages after `last_seq` only (their markers start there). Returns those actually added
+        (not the ones already in it)."""
+        conn = await in_transaction(self.session)
+        rows = await conn.fetch(
+            f"""INSERT INTO {SCHEMA}.conversation_members AS cm
+                   (conversation_id, member_id, joined_at, muted, last_delivered_seq, last_read_seq, joined_seq)
+                SELECT $1, m, $3, false, $4, $4, $4 FROM unnest($2::uuid[]) AS m
+                ON CONFLICT (conversation_id, member_id) DO UPDATE
+                SET left_at = NULL, joined_at = EXCLUDED.joined_at, joined_seq = EXCLUDED.joined_seq,
+                    last_delivered_seq = greatest(cm.last_delivered_seq, EXCLUDED.last_delivered_seq),
+                    last_read_seq = greatest(cm.last_read_seq, EXCLUDED.last_read_seq)
+                WHERE cm.left_at IS NOT NULL
+                RETURNING cm.member_id""",
+            conversation_id, member_ids, at, last_seq,
+        )
+        added = {r["member_id"] for r in rows}
+        return [m for m in member_ids if m in added]
 
     async def get(self, conversation_id: uuid.UUID) -> Conversation | None:
         return await self.session.get(Conversation, conversation_id)
@@ -118,8 +138,13 @@ class Conversations:
     async def audience(self, conversation_id: uuid.UUID, actor: uuid.UUID) -> list[uuid.UUID]:
         """Who is told about an actor's doing in a conversation: the other current members, except anyone blocked
         either way with the actor (in a group they do not see each other's messages, nor hear of them)."""
+        return (await self.audience_and_muted(conversation_id, actor))[0]
+
+    async def audience_and_muted(self, conversation_id: uuid.UUID, actor: uuid.UUID) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
+        """The audience (above) and those of them who muted the conversation (the gateway does not stream to them)."""
         hidden = set(await self.hidden_from(actor))
-        return [m.member_id for m in await self.current_members(conversation_id) if m.member_id != actor and m.member_id not in hidden]
+        told = [m for m in await self.current_members(conversation_id) if m.member_id != actor and m.member_id not in hidden]
+        return [m.member_id for m in told], [m.member_id for m in told if m.muted]
 
     async def hidden_from(self, member_id: uuid.UUID) -> list[uuid.UUID]:
         """Everyone blocked either way by this member: their messages are hidden from them in groups."""
@@ -199,9 +224,10 @@ class Conversations:
         await self.session.execute(update(Conversation).where(Conversation.conversation_id == conversation_id).values(request_status=status))
 
     async def append(self, message_id: uuid.UUID, conversation_id: uuid.UUID, sender_id: uuid.UUID, body: str,
-                     linked: list[uuid.UUID], at: datetime) -> tuple[int, list[uuid.UUID]]:
+                     linked: list[uuid.UUID], at: datetime) -> tuple[int, list[uuid.UUID], list[uuid.UUID]]:
         """Draw the next seq, store the message, move the sender's markers to it (sending is reading), and return
-        (seq, its audience: see `audience`) — one statement. The caller holds the conversation row."""
+        (seq, its audience: see `audience`, those of them who muted it) — one statement. The caller holds the
+        conversation row."""
         conn = await in_transaction(self.session)
         row = await conn.fetchrow(
             f"""WITH c AS (
@@ -216,17 +242,19 @@ class Conversations:
                     SET last_read_seq = greatest(cm.last_read_seq, m.seq), last_delivered_seq = greatest(cm.last_delivered_seq, m.seq),
                         last_read_at = $4
                     FROM m WHERE cm.conversation_id = $1 AND cm.member_id = $2
+                ), r AS (
+                    SELECT o.member_id, o.muted, o.joined_at FROM {SCHEMA}.conversation_members o
+                    WHERE o.conversation_id = $1 AND o.left_at IS NULL AND o.member_id <> $2
+                      AND NOT EXISTS (SELECT 1 FROM {SCHEMA}.blocks b
+                                      WHERE (b.blocker_id = o.member_id AND b.blocked_id = $2)
+                                         OR (b.blocker_id = $2 AND b.blocked_id = o.member_id))
                 )
-                SELECT m.seq, ARRAY(SELECT o.member_id FROM {SCHEMA}.conversation_members o
-                                    WHERE o.conversation_id = $1 AND o.left_at IS NULL AND o.member_id <> $2
-                                      AND NOT EXISTS (SELECT 1 FROM {SCHEMA}.blocks b
-                                                      WHERE (b.blocker_id = o.member_id AND b.blocked_id = $2)
-                                                         OR (b.blocker_id = $2 AND b.blocked_id = o.member_id))
-                                    ORDER BY o.joined_at, o.member_id) AS recipients
+                SELECT m.seq, ARRAY(SELECT member_id FROM r ORDER BY joined_at, member_id) AS recipients,
+                       ARRAY(SELECT member_id FROM r WHERE muted ORDER BY joined_at, member_id) AS muted
                 FROM m""",
             conversation_id, sender_id, body, at, message_id, linked,
         )
-        return row["seq"], list(row["recipients"])
+        return row["seq"], list(row["recipients"]), list(row["muted"])
 
     # -- messages --------------------------------------------------------------------------------
 
@@ -243,10 +271,10 @@ class Conversations:
         return await self.session.scalar(select(Message).where(Message.conversation_id == conversation_id, Message.seq == seq))
 
     async def messages(self, conversation_id: uuid.UUID, hidden: list[uuid.UUID], limit: int, *, before: int | None = None,
-                       after: int | None = None) -> list[Message]:
+                       after: int | None = None, since: int = 0) -> list[Message]:
         """Up to `limit` messages in `seq` order: the newest (no bound), the ones just before `before`, or
-        just after `after`."""
-        q = select(Message).where(Message.conversation_id == conversation_id)
+        just after `after`; never those up to `since` (the reader's `joined_seq`)."""
+        q = select(Message).where(Message.conversation_id == conversation_id, Message.seq > since)
         if hidden:
             q = q.where(Message.sender_id.not_in(hidden))
         if after is not None:

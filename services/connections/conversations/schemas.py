@@ -29,6 +29,16 @@ class ConversationCreate(Model):
     title: Text | None = Field(None, min_length=1, max_length=100, description="Groups only")
 
 
+class MembersAdd(Model):
+    member_ids: list[uuid.UUID] = Field(min_length=1, max_length=99, description="Your connections to add to the group; members "
+                                        "already in it are left as they are")
+
+
+class MembersAdded(BaseModel):
+    added: list[uuid.UUID] = Field(description="The members added by this request (not those already in it)")
+    member_ids: list[uuid.UUID] = Field(description="Current members, you included")
+
+
 class MessageCreate(Model):
     body: Text = _message_text()
 

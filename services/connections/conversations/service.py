@@ -106,7 +106,7 @@ async def _append(session: AsyncSession, conversation_id: uuid.UUID, sender: uui
     already loaded in the session is brought up to date without another statement."""
     links = linked_post_ids(body)
     mid = uuid.uuid4()
-    seq, recipients = await Conversations(session).append(mid, conversation_id, sender, body, links, at)
+    seq, recipients, muted = await Conversations(session).append(mid, conversation_id, sender, body, links, at)
     if conv is not None:
         set_committed_value(conv, "last_seq", seq)
         set_committed_value(conv, "last_message_at", at)
@@ -115,7 +115,8 @@ async def _append(session: AsyncSession, conversation_id: uuid.UUID, sender: uui
     key = str(conversation_id)
     await outbox.publish_many(session, [
         (events.MESSAGE_SENT, events.MessageSent(message_id=mid, conversation_id=conversation_id, sender_id=sender,
-                                                 recipient_ids=recipients, sent_at=at, linked_post_ids=links), key, str(mid)),
+                                                 recipient_ids=recipients, muted_ids=muted, sent_at=at, linked_post_ids=links),
+         key, str(mid)),
         *[(events.MESSAGE_POST_LINKED, events.MessagePostLinked(conversation_id=conversation_id, message_id=mid, sender_id=sender,
                                                                 recipient_ids=recipients, post_id=p, at=at), key, str(p))
           for p in links],
@@ -253,20 +254,20 @@ async def send(session: AsyncSession, limits: Settings, me: uuid.UUID, conversat
 
 
 async def _own_message(session: AsyncSession, me: uuid.UUID, conversation_id: uuid.UUID, message_id: uuid.UUID,
-                       action: str) -> tuple[View, Message, list[uuid.UUID]]:
+                       action: str) -> tuple[View, Message, tuple[list[uuid.UUID], list[uuid.UUID]]]:
     view = await _view(session, me, conversation_id)
     repo = Conversations(session)
     msg = await repo.message_for_update(conversation_id, message_id)
-    if msg is None:
+    if msg is None or msg.seq <= view.me.joined_seq:
         raise NotFound(f"message {message_id} not found in conversation {conversation_id}", code="message_not_found")
     if msg.sender_id != me:
         raise Forbidden(f"you can {action} only your own messages", code="not_your_message")
-    return view, msg, await repo.audience(conversation_id, me)
+    return view, msg, await repo.audience_and_muted(conversation_id, me)
 
 
 async def edit(session: AsyncSession, limits: Settings, me: uuid.UUID, conversation_id: uuid.UUID, message_id: uuid.UUID,
                body: str) -> Message:
-    _, msg, recipients = await _own_message(session, me, conversation_id, message_id, "edit")
+    _, msg, (recipients, muted) = await _own_message(session, me, conversation_id, message_id, "edit")
     if msg.deleted_at is not None:
         raise Conflict("this message was deleted", code="message_deleted")
     at = now()
@@ -282,7 +283,8 @@ async def edit(session: AsyncSession, limits: Settings, me: uuid.UUID, conversat
     key = str(conversation_id)
     await outbox.publish_many(session, [
         (events.MESSAGE_EDITED, events.MessageEdited(message_id=msg.message_id, conversation_id=conversation_id, sender_id=me,
-                                                     recipient_ids=recipients, edited_at=at, linked_post_ids=links), key, str(msg.message_id)),
+                                                     recipient_ids=recipients, muted_ids=muted, edited_at=at, linked_post_ids=links),
+         key, str(msg.message_id)),
         # A link added by an edit is as much a solicitation as one sent with the message.
         *[(events.MESSAGE_POST_LINKED, events.MessagePostLinked(conversation_id=conversation_id, message_id=msg.message_id, sender_id=me,
                                                                 recipient_ids=recipients, post_id=p, at=at), key, str(p))
@@ -293,7 +295,7 @@ async def edit(session: AsyncSession, limits: Settings, me: uuid.UUID, conversat
 
 async def delete(session: AsyncSession, me: uuid.UUID, conversation_id: uuid.UUID, message_id: uuid.UUID) -> None:
     """Delete your own message: its text and links are erased; the row stays as a 'deleted' placeholder. Idempotent."""
-    _, msg, recipients = await _own_message(session, me, conversation_id, message_id, "delete")
+    _, msg, (recipients, muted) = await _own_message(session, me, conversation_id, message_id, "delete")
     if msg.deleted_at is not None:
         return
     at = now()
@@ -301,7 +303,7 @@ async def delete(session: AsyncSession, me: uuid.UUID, conversation_id: uuid.UUI
     await session.flush()
     await outbox.publish(session, events.MESSAGE_DELETED,
                          events.MessageDeleted(message_id=msg.message_id, conversation_id=conversation_id, sender_id=me,
-                                               recipient_ids=recipients, deleted_at=at),
+                                               recipient_ids=recipients, muted_ids=muted, deleted_at=at),
                          key=str(conversation_id), subject=str(msg.message_id))
 
 
@@ -318,7 +320,7 @@ async def messages(session: AsyncSession, me: uuid.UUID, conversation_id: uuid.U
     """A page of messages; fetching them is delivery: the reader's delivered marker moves to the newest one."""
     view = await _view(session, me, conversation_id)
     repo = Conversations(session)
-    rows = await repo.messages(conversation_id, await repo.hidden_from(me), limit, before=before, after=after)
+    rows = await repo.messages(conversation_id, await repo.hidden_from(me), limit, before=before, after=after, since=view.me.joined_seq)
     if rows and rows[-1].seq > view.me.last_delivered_seq:
         await repo.advance_markers(conversation_id, me, rows[-1].seq, read=False, at=now())
     return Page(rows, await repo.current_members(conversation_id))
@@ -326,16 +328,16 @@ async def messages(session: AsyncSession, me: uuid.UUID, conversation_id: uuid.U
 
 async def mark_read(session: AsyncSession, me: uuid.UUID, conversation_id: uuid.UUID, message_id: uuid.UUID) -> ConversationMember:
     """Move your read marker to a message (never backwards); announces `message.read` when it moved."""
-    await _view(session, me, conversation_id)
+    view = await _view(session, me, conversation_id)
     repo = Conversations(session)
     msg = await repo.message(conversation_id, message_id)
-    if msg is None:
+    if msg is None or msg.seq <= view.me.joined_seq:
         raise NotFound(f"message {message_id} not found in conversation {conversation_id}", code="message_not_found")
     at = now()
     if await repo.advance_markers(conversation_id, me, msg.seq, read=True, at=at):
-        others = await repo.audience(conversation_id, me)
+        others, muted = await repo.audience_and_muted(conversation_id, me)
         await outbox.publish(session, events.MESSAGE_READ,
-                             events.MessageRead(conversation_id=conversation_id, member_id=me, recipient_ids=others,
+                             events.MessageRead(conversation_id=conversation_id, member_id=me, recipient_ids=others, muted_ids=muted,
                                                 last_read_message_id=message_id, read_at=at),
                              key=str(conversation_id), subject=str(me))
     mine = await repo.membership(conversation_id, me)
@@ -387,10 +389,61 @@ async def answer_request(session: AsyncSession, me: uuid.UUID, conversation_id: 
 
 
 async def leave(session: AsyncSession, me: uuid.UUID, conversation_id: uuid.UUID) -> None:
-    view = await _view(session, me, conversation_id)
+    """Leave a group: it disappears for you; the members still in it are told (`conversation.member_left`)."""
+    view = await _view(session, me, conversation_id, lock=True)  # the row lock orders it with adds and sends
     if view.conversation.kind != "group":
         raise Conflict("you cannot leave a direct conversation; mute it, or block the member", code="not_a_group")
-    await Conversations(session).set_left(conversation_id, me, now())
+    repo, at = Conversations(session), now()
+    await repo.set_left(conversation_id, me, at)
+    remaining = await repo.audience(conversation_id, me)  # current members now, without anyone blocked either way with you
+    await outbox.publish(session, events.CONVERSATION_MEMBER_LEFT,
+                         events.MemberLeft(conversation_id=conversation_id, member_id=me, recipient_ids=remaining, at=at),
+                         key=str(conversation_id), subject=str(conversation_id))
+
+
+async def add_members(session: AsyncSession, limits: Settings, me: uuid.UUID, conversation_id: uuid.UUID,
+                      member_ids: list[uuid.UUID]) -> tuple[Conversation, list[uuid.UUID]]:
+    """A member of a group adds members to it, on the rules of starting a group: only your connections, nobody
+    blocked either way with you, at most `group_max_members` current members. Members already in it are left as
+    they are; a member who had left comes back. The added see the messages sent after they joined only.
+    Returns the conversation and the members actually added (empty: nothing changed, no event)."""
+    others = list(dict.fromkeys(member_ids))
+    if me in others:
+        raise Unprocessable("do not list yourself in member_ids: you are in this conversation already", code="self_message")
+    # Lock order as in starting a group: the members' rows (KEY SHARE), then the conversation's row.
+    live = await Members(session).hold(*others)
+    repo = Conversations(session)
+    blocks = await repo.blocks_among(me, others)
+    view = await _view(session, me, conversation_id, lock=True)
+    conv = view.conversation
+    if conv.kind != "group":
+        raise Conflict("members can be added to a group conversation only; start a group instead", code="not_a_group")
+    hidden = sorted({str(o) for o in others if o not in live} | {str(blocker) for blocker, _ in blocks if blocker != me})
+    if hidden:
+        raise NotFound(f"member {hidden[0]} not found", code="member_not_found", detail={"member_ids": hidden})
+    if blocks:
+        raise Forbidden("you blocked some of these members; unblock them first to add them", code="blocked",
+                        detail={"member_ids": sorted(str(b) for _, b in blocks)})
+    current = {m.member_id for m in await repo.current_members(conversation_id)}
+    new = [o for o in others if o not in current]
+    graph = Graph(session)
+    strangers = [str(o) for o in new if not await graph.connected(me, o)]
+    if strangers:
+        raise Conflict("you can add only your connections to a group", code="not_connected", detail={"member_ids": strangers})
+    if len(current) + len(new) > limits.group_max_members:
+        raise Unprocessable(f"a group conversation has at most {limits.group_max_members} members; it has {len(current)}",
+                            code="group_too_large", detail={"cap": limits.group_max_members, "members": len(current)})
+    if not new:
+        return conv, []
+    at = now()
+    added = await repo.add_members(conversation_id, new, at, conv.last_seq)
+    if added:
+        recipients = await repo.audience(conversation_id, me)
+        await outbox.publish(session, events.CONVERSATION_MEMBERS_ADDED,
+                             events.MembersAdded(conversation_id=conversation_id, added_by=me, member_ids=added,
+                                                 recipient_ids=recipients, at=at),
+                             key=str(conversation_id), subject=str(conversation_id))
+    return conv, added
 
 
 async def mute(session: AsyncSession, me: uuid.UUID, conversation_id: uuid.UUID, muted: bool) -> None:

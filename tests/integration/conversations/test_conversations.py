@@ -43,7 +43,7 @@ async def test_direct_conversation_between_connections_with_delivery_and_read_ma
 
     sent = await events("message.sent", cid)
     assert [(e["sender_id"], e["recipient_ids"]) for e in sent] == [(str(a), [str(b)]), (str(b), [str(a)]), (str(a), [str(b)])]
-    assert set(sent[0]) == {"message_id", "conversation_id", "sender_id", "recipient_ids", "sent_at", "linked_post_ids"}
+    assert set(sent[0]) == {"message_id", "conversation_id", "sender_id", "recipient_ids", "muted_ids", "sent_at", "linked_post_ids"}
     reads = await events("message.read", cid)
     assert [(e["member_id"], e["recipient_ids"], e["last_read_message_id"]) for e in reads] == [(str(b), [str(a)], third)]
 
