@@ -16,7 +16,10 @@ from services.voting.schemas import (
     DecisionPage,
     FindingPage,
     FindingRead,
+    MyVoteList,
     MyVoteRead,
+    NetworkVotesList,
+    TallyList,
     TallyRead,
     TallySummary,
     VoteAccepted,
@@ -73,6 +76,28 @@ async def my_vote(target_id: uuid.UUID = Query(...), me: Principal = current_mem
     if b is None:
         return MyVoteRead(target_id=target_id, value=0, vote_id=None, cast_at=None)
     return MyVoteRead(target_id=target_id, value=b.value, vote_id=b.vote_id, cast_at=b.cast_at)  # type: ignore[arg-type]
+
+
+Targets = Annotated[list[uuid.UUID], Query(alias="target_id", min_length=1, max_length=100,
+                                            description="repeat for each target: ?target_id=…&target_id=… (at most 100)")]
+
+
+@router.get("/tallies", response_model=TallyList, responses=error_responses(422))
+async def list_tallies(target_ids: Targets, db: AsyncSession = session) -> TallyList:
+    """Several targets' tallies at once (a feed page's scores in one call)."""
+    return await service.tallies(db, target_ids)
+
+
+@router.get("/votes/mine/batch", response_model=MyVoteList, responses=error_responses(401, 422))
+async def my_votes(target_ids: Targets, me: Principal = current_member, db: AsyncSession = session) -> MyVoteList:
+    """The caller's current votes on several targets (unknown targets are left out)."""
+    return await service.my_votes(db, me.member_id, target_ids)
+
+
+@router.get("/tallies/network", response_model=NetworkVotesList, responses=error_responses(401, 422))
+async def network_votes(target_ids: Targets, me: Principal = current_member, db: AsyncSession = session) -> NetworkVotesList:
+    """How many of the caller's connections vote on each target — a count, never who, and only from 3 up."""
+    return await service.network_votes(db, me.member_id, target_ids)
 
 
 @router.get("/tallies/{target_id}", response_model=TallyRead, responses=error_responses(404, 422))

@@ -58,6 +58,43 @@ class DeletedMembers:
         return (await self.session.scalar(select(DeletedMember.member_id).where(DeletedMember.member_id == member_id))) is not None
 
 
+class Reads:
+    """Batch reads for the gateway's views."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def tallies(self, target_ids: list[uuid.UUID]) -> list[tuple[uuid.UUID, Tally | None]]:
+        """(target, tally or None when it has no votes yet) for each known target, in the order asked."""
+        known = set(await self.session.scalars(select(Target.target_id).where(Target.target_id.in_(target_ids))))
+        tallies = {t.target_id: t for t in await self.session.scalars(select(Tally).where(Tally.target_id.in_(target_ids)))}
+        return [(t, tallies.get(t)) for t in dict.fromkeys(target_ids) if t in known]
+
+    async def ballots(self, voter_id: uuid.UUID, target_ids: list[uuid.UUID]) -> dict[uuid.UUID, Ballot]:
+        rows = await self.session.scalars(select(Ballot).where(Ballot.voter_id == voter_id, Ballot.target_id.in_(target_ids)))
+        return {b.target_id: b for b in rows}
+
+    async def known(self, target_ids: list[uuid.UUID]) -> list[uuid.UUID]:
+        found = set(await self.session.scalars(select(Target.target_id).where(Target.target_id.in_(target_ids))))
+        return [t for t in dict.fromkeys(target_ids) if t in found]
+
+    async def connections_voted(self, member_id: uuid.UUID, target_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+        """Per target, how many standing non-zero votes come from the member's current connections (the
+        latest `connection` row of each pair in the context log; keys are "min|max" of the two ids)."""
+        rows = await self.session.execute(text(f"""
+            SELECT b.target_id, count(*) FROM {SCHEMA}.ballots b
+            CROSS JOIN LATERAL (
+                SELECT c.data FROM {SCHEMA}.context_log c
+                WHERE c.kind = 'connection' AND c.key = least(b.voter_id::text COLLATE "C", CAST(:me AS text)) || '|'
+                                                        || greatest(b.voter_id::text COLLATE "C", CAST(:me AS text))
+                ORDER BY c.seq DESC LIMIT 1
+            ) last
+            WHERE b.target_id = ANY(CAST(:targets AS uuid[])) AND b.value <> 0 AND b.voter_id <> CAST(:me AS uuid)
+              AND NOT coalesce((last.data->>'removed')::boolean, false)
+            GROUP BY b.target_id"""), {"me": str(member_id), "targets": target_ids})
+        return {t: int(n) for t, n in rows}
+
+
 class Decisions:
     """Standing votes with their decisions (the ballots), as moderators list them."""
 

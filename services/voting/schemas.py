@@ -52,6 +52,24 @@ class TallyRead(BaseModel):
     version: int
 
 
+class TallyList(BaseModel):
+    items: list[TallyRead] = Field(description="in the order asked; unknown targets are left out")
+
+
+class MyVoteList(BaseModel):
+    items: list[MyVoteRead] = Field(description="one per known target asked for, in that order (value 0: no vote)")
+
+
+class NetworkVotes(BaseModel):
+    target_id: uuid.UUID
+    connections_voted: int | None = Field(description="how many of the caller's connections vote on the target (up or down); "
+                                          "null when fewer than 3, so that no single connection's vote can be inferred")
+
+
+class NetworkVotesList(BaseModel):
+    items: list[NetworkVotes]
+
+
 Outcome = Literal["counted", "reduced", "not_counted"]
 
 

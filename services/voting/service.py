@@ -20,8 +20,22 @@ from services.voting.integrity import reasons as reasons_catalogue
 from services.voting.integrity.events import outcome_of
 from services.voting.models import Ballot, Finding, Tally, Target
 from services.voting.models import outbox as outbox_rows
-from services.voting.repository import Ballots, Decisions, DeletedMembers, Findings, Tallies, Targets
-from services.voting.schemas import DecisionPage, DecisionRead, FindingPage, FindingRead, ReasonCount, TallySummary, VoteCreate
+from services.voting.repository import Ballots, Decisions, DeletedMembers, Findings, Reads, Tallies, Targets
+from services.voting.schemas import (
+    DecisionPage,
+    DecisionRead,
+    FindingPage,
+    FindingRead,
+    MyVoteList,
+    MyVoteRead,
+    NetworkVotes,
+    NetworkVotesList,
+    ReasonCount,
+    TallyList,
+    TallyRead,
+    TallySummary,
+    VoteCreate,
+)
 
 outbox = Outbox(outbox_rows, source="agora/voting")
 
@@ -82,6 +96,42 @@ async def get_tally(session: AsyncSession, target_id: uuid.UUID) -> Tally:
             raise NotFound(f"target {target_id} not found", code="target_not_found")
         return Tally(target_id=target_id, ups=0, downs=0, version=0, trusted_score=0.0, reduced=0, not_counted=0)
     return tally
+
+
+# --- batch reads (the gateway's views) -----------------------------------------------------------------
+
+NETWORK_FLOOR = 3  # below this, "how many of my connections voted" is not told (it would give a vote away)
+
+
+def _tally_read(target_id: uuid.UUID, t: Tally | None) -> TallyRead:
+    if t is None:
+        return TallyRead(target_id=target_id, ups=0, downs=0, score=0, trusted_score=0.0, version=0)
+    return TallyRead(target_id=target_id, ups=t.ups, downs=t.downs, score=t.ups - t.downs, trusted_score=t.trusted_score, version=t.version)
+
+
+async def tallies(session: AsyncSession, target_ids: list[uuid.UUID]) -> TallyList:
+    return TallyList(items=[_tally_read(t, tally) for t, tally in await Reads(session).tallies(target_ids)])
+
+
+async def my_votes(session: AsyncSession, voter: uuid.UUID, target_ids: list[uuid.UUID]) -> MyVoteList:
+    reads = Reads(session)
+    known = await reads.known(target_ids)
+    ballots = await reads.ballots(voter, known)
+    items = []
+    for t in known:
+        b = ballots.get(t)
+        items.append(MyVoteRead(target_id=t, value=0, vote_id=None, cast_at=None) if b is None
+                     else MyVoteRead(target_id=t, value=b.value, vote_id=b.vote_id, cast_at=b.cast_at))  # type: ignore[arg-type]
+    return MyVoteList(items=items)
+
+
+async def network_votes(session: AsyncSession, member: uuid.UUID, target_ids: list[uuid.UUID]) -> NetworkVotesList:
+    reads = Reads(session)
+    known = await reads.known(target_ids)
+    counts = await reads.connections_voted(member, known)
+    return NetworkVotesList(items=[
+        NetworkVotes(target_id=t, connections_voted=n if (n := counts.get(t, 0)) >= NETWORK_FLOOR else None) for t in known
+    ])
 
 
 # --- explaining decisions -----------------------------------------------------------------------------

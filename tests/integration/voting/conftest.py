@@ -90,6 +90,9 @@ class Voting:
         self.infra = test_infra
         self.topic = VOTES.qualified(test_infra.prefix)
 
+    async def connect(self) -> asyncpg.Connection:
+        return await asyncpg.connect(self.infra.database_url)
+
     async def fetch(self, sql: str, *args: Any) -> list[Any]:
         conn = await asyncpg.connect(self.infra.database_url)
         try:
