@@ -32,7 +32,7 @@ from services.kit.web import current_member, error_responses, optional_member, s
 from services.profiles import service
 from services.profiles.schemas import (
     AccountCreate, AccountDelete, AccountExport, AccountRead, EmailVerificationConfirm, EmailVerifiedRead, MemberPage, OwnProfileRead,
-    PasswordChange, ProfileRead, ProfileUpdate, RefreshRequest, SearchText, SessionCreate, TokenPair, VerificationRequested,
+    PasswordChange, ProfileList, ProfileRead, ProfileUpdate, RefreshRequest, SearchText, SessionCreate, TokenPair, VerificationRequested,
 )
 from services.profiles.service import Identity, Refused
 
@@ -170,6 +170,17 @@ async def my_profile(me: Principal = current_member, db: AsyncSession = session)
 async def update_my_profile(body: ProfileUpdate, me: Principal = current_member, db: AsyncSession = session) -> OwnProfileRead:
     """Change profile fields and their visibility (public, connections, private)."""
     return await service.update_profile(db, me.member_id, body)
+
+
+@router.get("/profiles", response_model=ProfileList, tags=["profiles"], responses=error_responses(401, 422))
+async def read_profiles(
+    member_ids: Annotated[list[uuid.UUID], Query(alias="member_id", min_length=1, max_length=100,
+                                                 description="repeat for each member: ?member_id=…&member_id=… (at most 100)")],
+    me: Principal | None = optional_member,
+    db: AsyncSession = session,
+) -> ProfileList:
+    """Several members' profiles at once, each as the reader may see it (a feed page's author cards)."""
+    return await service.read_profiles(db, me.member_id if me else None, member_ids)
 
 
 @router.get("/profiles/{member_id}", response_model=ProfileRead, tags=["profiles"], responses=error_responses(401, 404, 422))

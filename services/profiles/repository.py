@@ -73,6 +73,10 @@ class Profiles:
         row = (await self.session.execute(select(Profile, Account).join(Account, Account.id == Profile.member_id).where(Profile.member_id == member_id))).first()
         return (row[0], row[1]) if row else None
 
+    async def with_accounts(self, member_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, tuple[Profile, Account]]:
+        rows = await self.session.execute(select(Profile, Account).join(Account, Account.id == Profile.member_id).where(Profile.member_id.in_(member_ids)))
+        return {p.member_id: (p, a) for p, a in rows}
+
     async def search(
         self, *, q: str, near: Sequence[uuid.UUID], after: tuple[float, uuid.UUID] | None, limit: int, max_candidates: int,
     ) -> list[Any]:
@@ -236,6 +240,17 @@ class Graph:
     async def connected(self, a: uuid.UUID, b: uuid.UUID) -> bool:
         low, high = self.pair(a, b)
         return bool(await self.session.scalar(select(Connection.connected).where(Connection.low_id == low, Connection.high_id == high)))
+
+    async def connected_among(self, reader: uuid.UUID, others: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        """Which of `others` the reader is connected to (one query)."""
+        pairs = [self.pair(reader, o) for o in others if o != reader]
+        if not pairs:
+            return set()
+        rows = await self.session.execute(text(
+            f"SELECT c.low_id, c.high_id FROM {SCHEMA}.connections c JOIN unnest(CAST(:lows AS uuid[]), CAST(:highs AS uuid[])) AS x(l, h) "
+            "ON c.low_id = x.l AND c.high_id = x.h WHERE c.connected"
+        ), {"lows": [p[0] for p in pairs], "highs": [p[1] for p in pairs]})
+        return {high if low == reader else low for low, high in rows}
 
     async def connections_of(self, member_id: uuid.UUID) -> list[uuid.UUID]:
         rows = await self.session.execute(

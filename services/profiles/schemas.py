@@ -206,6 +206,10 @@ class MemberCard(BaseModel):
     relation: Relation
 
 
+class ProfileList(BaseModel):
+    items: list[ProfileRead] = Field(description="in the order asked; members that do not exist (or deleted their account) are left out")
+
+
 class MemberPage(BaseModel):
     items: list[MemberCard]
     next_cursor: str | None = Field(None, description="pass as ?cursor= for the next page; null on the last page")

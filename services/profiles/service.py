@@ -32,7 +32,8 @@ from services.profiles.keys import KeyRing
 from services.profiles.models import Account, EmailVerification, Profile, RefreshToken, outbox as outbox_rows
 from services.profiles.repository import Accounts, EmailVerifications, Graph, LoginFailures, Profiles, RefreshTokens, Scores
 from services.profiles.schemas import (
-    AccountCreate, AccountExport, ExportedSession, MemberCard, MemberPage, OwnProfileRead, ProfileRead, ProfileUpdate, TokenPair, TrustSignals,
+    AccountCreate, AccountExport, ExportedSession, MemberCard, MemberPage, OwnProfileRead, ProfileList, ProfileRead, ProfileUpdate, TokenPair,
+    TrustSignals,
 )
 from services.profiles.trust import TrustPolicy
 from services.profiles.visibility import FIELDS, Relation, effective, visible_fields
@@ -432,6 +433,22 @@ async def read_profile(session: AsyncSession, reader: uuid.UUID | None, member_i
         member_id=member_id, handle=profile.handle, relation=rel, trust=_trust(account),
         **_project(profile, visible_fields(rel, profile.visibility)),
     )
+
+
+async def read_profiles(session: AsyncSession, reader: uuid.UUID | None, member_ids: list[uuid.UUID]) -> ProfileList:
+    """`read_profile` for several members in two queries (the gateway's author cards)."""
+    ids = list(dict.fromkeys(member_ids))
+    found = await Profiles(session).with_accounts(ids)
+    connected = await Graph(session).connected_among(reader, [m for m in ids if m in found]) if reader is not None else set()
+    items = []
+    for m in ids:
+        if m not in found:
+            continue
+        profile, account = found[m]
+        rel: Relation = "anonymous" if reader is None else "owner" if reader == m else "connection" if m in connected else "member"
+        items.append(ProfileRead(member_id=m, handle=profile.handle, relation=rel, trust=_trust(account),
+                                 **_project(profile, visible_fields(rel, profile.visibility))))
+    return ProfileList(items=items)
 
 
 async def own_profile(session: AsyncSession, member_id: uuid.UUID) -> OwnProfileRead:

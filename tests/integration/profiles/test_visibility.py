@@ -62,6 +62,19 @@ async def test_each_field_is_shown_only_to_readers_its_visibility_allows(profile
     assert set(body["trust"]) == {"level", "email_verified", "karma", "member_since"}  # always public
 
 
+@pytest.mark.parametrize("reader", ["anonymous", "member", "connection"])
+async def test_the_batch_read_shows_each_profile_exactly_as_the_single_read(profiles: httpx.AsyncClient, cast: dict[str, Member], reader: str) -> None:
+    headers = {"anonymous": {}, "member": cast["stranger"].auth, "connection": cast["friend"].auth}[reader]
+    owners = [cast[f"owner_{v}"] for v in ("private", "public", "connections")]
+    ids = [str(o.id) for o in owners]
+    resp = await profiles.get("/v1/profiles", params={"member_id": [ids[0], str(uuid.uuid4()), *ids[1:], ids[0]]}, headers=headers)
+    assert resp.status_code == 200, resp.text
+    singles = [(await profiles.get(f"/v1/profiles/{i}", headers=headers)).json() for i in ids]
+    assert resp.json()["items"] == singles  # in the order asked, unknown and repeated ids left out
+    assert (await profiles.get("/v1/profiles", params={"member_id": [str(uuid.uuid4())] * 101})).status_code == 422
+    assert (await profiles.get("/v1/profiles", params={"member_id": "nope"})).status_code == 422
+
+
 async def test_mixed_visibilities_on_one_profile(profiles: httpx.AsyncClient, cast: dict[str, Member]) -> None:
     owner = cast["owner_public"]
     try:
