@@ -117,6 +117,13 @@ async def feed_topic(topic: Annotated[Topic, Path()], db: AsyncSession = session
     return await service.feed(db, "topic", sort=sort, window=window, limit=limit, cursor=cursor, topic=topic)
 
 
+@router.get("/feeds/members/{member_id}", response_model=FeedPage, responses=error_responses(400, 422))
+async def feed_member(member_id: uuid.UUID, db: AsyncSession = session, sort: Annotated[SortPosts, Query(description="new (default) | hot | top | ...")] = "new",
+                      window: WindowParam = "all", limit: Limit = 25, cursor: CursorParam = None) -> FeedPage:
+    """The posts a member wrote (not their shares), newest first by default; deleted posts are not listed."""
+    return await service.feed(db, "member", sort=sort, window=window, limit=limit, cursor=cursor, author=member_id)
+
+
 @router.get("/feeds/network", response_model=FeedPage, responses=error_responses(400, 401, 422))
 async def feed_network(me: Principal = current_member, db: AsyncSession = session, sort: SortParam = "new", window: WindowParam = "day",
                        limit: Limit = 25, cursor: CursorParam = None) -> FeedPage:

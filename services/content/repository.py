@@ -215,6 +215,7 @@ class Feeds:
                                       thousand index entries, while walking the rank index for posts of
                                       the last day would skip nearly everything
         network                       the members' posts and shares gathered, then sorted
+        author                        one member's posts, from the (author_id, created_at) index that carries every rank
     """
 
     def __init__(self, session: AsyncSession) -> None:
@@ -223,6 +224,7 @@ class Feeds:
     async def page(
         self, *, sort: str, since: datetime, as_of: datetime, after: tuple[Any, uuid.UUID] | None, limit: int,
         window_first: bool = False, topic: str | None = None, network_of: uuid.UUID | None = None, circle: str = "network",
+        author: uuid.UUID | None = None,
     ) -> list[asyncpg.Record]:
         args: list[Any] = [as_of]  # $1: rising is computed at this instant
 
@@ -247,7 +249,9 @@ class Feeds:
                 f"WHERE s.sharer_id IN ({members}) AND {live}) c ORDER BY sort_key DESC, id DESC LIMIT {arg(limit)}"
             )
         else:
-            if topic is not None:
+            if author is not None:  # one member's posts, from ix_posts_author_feed (which carries every rank)
+                table, id_column, scope = "posts x", "x.id", f"x.author_id = {arg(author)} AND x.deleted_at IS NULL"
+            elif topic is not None:
                 table, id_column, scope = "topic_posts x", "x.post_id", f"x.topic = {arg(topic)}"
             else:
                 table, id_column, scope = "posts x", "x.id", "x.deleted_at IS NULL"

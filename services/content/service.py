@@ -377,10 +377,10 @@ async def list_shares(session: AsyncSession, post_id: uuid.UUID, *, limit: int, 
 
 async def feed(
     session: AsyncSession, name: str, *, sort: str, window: str, limit: int, cursor: str | None,
-    topic: str | None = None, member: uuid.UUID | None = None,
+    topic: str | None = None, member: uuid.UUID | None = None, author: uuid.UUID | None = None,
 ) -> FeedPage:
     """A ranked listing. `top` and `controversial` honour the window; `rising` looks at the last 24 hours."""
-    listing = f"feed:{name}:{topic or ''}:{sort}:{window if sort in ('top', 'controversial') else ''}"
+    listing = f"feed:{name}:{topic or author or ''}:{sort}:{window if sort in ('top', 'controversial') else ''}"
     cur = cursors.decode(cursor, listing) if cursor else None
     as_of = _as_of(cur)
     if sort in ("top", "controversial"):
@@ -392,7 +392,7 @@ async def feed(
     rows = await Feeds(session).page(
         sort=sort, since=since, as_of=as_of, after=_after(cur, POST_SORTS[sort]), limit=limit + 1, topic=topic,
         window_first=sort == "rising" or (sort in ("top", "controversial") and window in ("hour", "day", "week")),
-        network_of=member, circle="connections" if name == "hot-connections" else "network",
+        network_of=member, circle="connections" if name == "hot-connections" else "network", author=author,
     )
     page = rows[:limit]
     next_cursor = None

@@ -208,3 +208,21 @@ async def test_tampered_cursors_are_400_never_500(content: Any, members: Any, un
         assert (await content.get(f"{url}&cursor={cursor}")).status_code == 200, url
     elsewhere = forge(f"comments:{post['id']}:best", None, "", p=str(uuid.uuid4()))
     assert (await content.get(f"/v1/posts/{post['id']}/comments?sort=best&cursor={elsewhere}")).status_code == 404
+
+
+async def test_a_members_posts_newest_first_without_others_or_deleted_ones(content: Any, members: Any, unique: str) -> None:
+    author, headers = members.new()
+    _, other = members.new()
+    first = await new_post(content, headers, title="first", topics=[unique])
+    second = await new_post(content, headers, title="second", topics=[unique])
+    gone = await new_post(content, headers, title="gone", topics=[unique])
+    await new_post(content, other, title="someone else's", topics=[unique])
+    assert (await content.delete(f"/v1/posts/{gone['id']}", headers=headers)).status_code == 204
+
+    page = (await content.get(f"/v1/feeds/members/{author}?limit=1")).json()
+    assert [p["id"] for p in page["items"]] == [second["id"]]
+    rest = (await content.get(f"/v1/feeds/members/{author}?limit=1&cursor={page['next_cursor']}")).json()
+    assert [p["id"] for p in rest["items"]] == [first["id"]] and rest["next_cursor"] is None
+    assert (await content.get(f"/v1/feeds/members/{uuid.uuid4()}")).json() == {"items": [], "next_cursor": None}
+    assert (await content.get(f"/v1/feeds/members/{author}?sort=hot")).status_code == 200
+    assert (await content.get(f"/v1/feeds/members/{author}?cursor={page['next_cursor']}&sort=hot")).status_code == 400  # another listing's cursor
