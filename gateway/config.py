@@ -31,6 +31,12 @@ class Settings(ProcessSettings):
     breaker_failures: int = Field(5, ge=1, le=1000, description="Consecutive failures that open an upstream's circuit")
     breaker_reset_seconds: float = Field(5.0, gt=0, le=300, description="How long an open circuit fails fast before one probe is let through")
 
+    # Aggregated views (gateway/views.py).
+    view_enrichment_seconds: float = Field(1.5, gt=0, le=60, description="How long a view waits for its optional parts "
+                                           "(scores, votes, author cards...) before answering without the late ones")
+    view_max_in_flight: int = Field(32, ge=1, le=100000, description="Views one gateway process works on at once; more are "
+                                    "refused at once with 503 `overloaded` rather than queued behind work nobody waits for")
+
     # Rate limits on writes; see docs/gateway.md for the exact semantics with several replicas.
     rate_limits_enabled: bool = True
     replicas: int = Field(1, ge=1, le=1000, description="Gateway replicas behind the load balancer: each enforces limit/replicas")

@@ -1,6 +1,7 @@
 """The published contracts, served by the gateway: the AsyncAPI document of Agora's Kafka events.
 
-(The gateway's own OpenAPI is FastAPI's, at /openapi.json and /docs.)
+(The gateway's OpenAPI, its own routes plus every operation it forwards, is served at /openapi.json and
+/docs by `gateway.openapi.install`.)
 """
 
 from __future__ import annotations

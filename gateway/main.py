@@ -15,11 +15,13 @@ from fastapi import FastAPI
 from gateway.config import Settings
 from gateway.contracts import router as contracts_router
 from gateway.identity import make_verifier
+from gateway.openapi import install as install_openapi, warmed as openapi_warmed
 from gateway.proxy import router as proxy_router
 from gateway.ratelimits import TokenBuckets
 from gateway.streams.api import router as streams_router
 from gateway.streams.hub import streams
 from gateway.upstreams import upstreams
+from gateway.views import router as views_router
 from services.kit.settings import load_settings
 from services.kit.web import build_app
 
@@ -40,8 +42,9 @@ def create_app(settings: Settings | None = None, *, upstream_transports: Mapping
         title="Agora API",
         description="The one API for Agora's client apps: networking (profiles, connections, introductions) and sharing "
                     "(posts, comments, votes), and live event streams. Kafka topics and events: /asyncapi.json.",
-        routers=[contracts_router, streams_router, proxy_router],
-        extensions=[identity_and_limits, upstreams, *([streams] if settings.streams_enabled else [])],
+        routers=[contracts_router, streams_router, views_router, proxy_router],  # views before the catch-all proxy
+        extensions=[identity_and_limits, upstreams, *([streams] if settings.streams_enabled else []), openapi_warmed],
     )
+    install_openapi(app)  # /openapi.json and /docs: the gateway's routes and every operation it forwards
     app.state.upstream_transports = upstream_transports
     return app

@@ -11,15 +11,13 @@ headers themselves.
 
 from __future__ import annotations
 
-import hashlib
-
 from fastapi import APIRouter, Request, Response
 
 from gateway.config import Settings
-from gateway.identity import MEMBER_HEADER, authenticate, client_address
+from gateway.forwarding import upstream_headers
+from gateway.identity import authenticate, client_address
 from gateway.ratelimits import TokenBuckets, limit_for
 from gateway.upstreams import Upstream
-from services.kit import tracing
 from services.kit.errors import NotFound
 
 ROUTES: dict[str, str] = {
@@ -29,14 +27,9 @@ ROUTES: dict[str, str] = {
     "posts": "content", "comments": "content", "feeds": "content", "topics": "content", "search": "content",
     "votes": "voting", "tallies": "voting", "moderation": "voting",
 }
-FORWARDED_REQUEST_HEADERS = ("authorization", "content-type", "accept", "if-none-match", "last-event-id")
 FORWARDED_RESPONSE_HEADERS = ("content-type", "retry-after", "location", "etag", "www-authenticate", "cache-control")
 
 router = APIRouter(include_in_schema=False)
-
-
-def client_hash(value: str, salt: str) -> str:
-    return hashlib.blake2b(f"{salt}:{value}".encode(), digest_size=16).hexdigest()
 
 
 @router.api_route("/v1/{resource}/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
@@ -54,15 +47,7 @@ async def forward(resource: str, request: Request, rest: str = "") -> Response:
         buckets.check(limit, member=str(principal.member_id) if principal else None, address=address)
 
     upstream: Upstream = request.app.state.upstreams[service]
-    headers = {k: v for k, v in request.headers.items() if k in FORWARDED_REQUEST_HEADERS}
-    headers["traceparent"] = tracing.current_traceparent.get() or tracing.new_traceparent()
-    if principal is not None:
-        headers[MEMBER_HEADER] = str(principal.member_id)
-    if service in ("voting", "profiles"):
-        # voting: shared-origin checks; profiles: per-address sign-in throttling. Never the raw address.
-        headers["x-agora-client-origin"] = client_hash(address, settings.client_hash_salt)
-    if service == "voting":
-        headers["x-agora-client-device"] = client_hash(request.headers.get("user-agent", ""), settings.client_hash_salt)
+    headers = upstream_headers(request, principal, service, address=address)
     path = request.scope.get("raw_path", b"").decode("latin-1") or request.url.path  # as sent: %2F stays %2F
     response = await upstream.request(request.method, path, query=request.url.query, headers=headers, content=await request.body())
     out = {k: v for k, v in response.headers.items() if k.lower() in FORWARDED_RESPONSE_HEADERS}

@@ -72,6 +72,11 @@ class CircuitBreaker:
         self.opened_at = None
         self._probe_in_flight = False
 
+    def abandon(self) -> None:
+        """A call was cancelled before it had an outcome (a view's deadline, a client gone): count
+        nothing, but free the half-open probe slot — otherwise no probe could ever be let through again."""
+        self._probe_in_flight = False
+
     def record_failure(self) -> None:
         self.failures += 1
         if self._probe_in_flight or self.failures >= self.failures_to_open:

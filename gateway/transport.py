@@ -17,10 +17,29 @@ bench/gateway_fanout.py measures it against httpx_aiohttp, httpx's default trans
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
+from typing import Any
 
 import aiohttp
 import httpx
+import orjson
 from yarl import URL
+
+
+class UpstreamResponse:
+    """What the gateway reads of an upstream's answer, as the fast path returns it: the subset of
+    `httpx.Response` the gateway uses (status_code, headers, content, json()), without building one
+    (its header normalisation and byte-stream machinery cost more than the rest of a call's Python)."""
+
+    __slots__ = ("status_code", "headers", "content")
+
+    def __init__(self, status_code: int, headers: Any, content: bytes) -> None:
+        self.status_code = status_code
+        self.headers = headers  # aiohttp's case-insensitive multidict: .items(), .get(name)
+        self.content = content
+
+    def json(self) -> Any:
+        return orjson.loads(self.content)  # orjson.JSONDecodeError is a ValueError, like httpx's
 
 
 class LeanAiohttpTransport(httpx.AsyncBaseTransport):
@@ -45,14 +64,33 @@ class LeanAiohttpTransport(httpx.AsyncBaseTransport):
         return timeout
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        body = request.content or None
+        status, raw_headers, content = await self._exchange(
+            request.method, URL(str(request.url), encoded=True), request.headers.multi_items(), request.content or None,
+            self._timeout(request), request,
+        )
+        # Bytes as sent: httpx decodes a Content-Encoding itself when it builds the response.
+        return httpx.Response(status, headers=raw_headers, content=content, request=request, extensions={"http_version": b"HTTP/1.1"})
+
+    async def fetch(self, method: str, url: str, headers: Mapping[str, str] | None, content: bytes | None,
+                    timeout: aiohttp.ClientTimeout) -> UpstreamResponse:
+        """The gateway's fast path (gateway.upstreams.Upstream): the same exchange and error mapping as
+        `handle_async_request`, without building an `httpx.Request` and `httpx.Response` (URL parsing,
+        header normalisation and byte streams were ~40% of the gateway's client CPU per call)."""
+        status, headers_in, body = await self._exchange(method, URL(url, encoded=True), headers, content, timeout, None, parsed=True)
+        return UpstreamResponse(status, headers_in, body)
+
+    @staticmethod
+    def client_timeout(connect: float | None, read: float | None) -> aiohttp.ClientTimeout:
+        return aiohttp.ClientTimeout(sock_connect=connect, sock_read=read)
+
+    async def _exchange(self, method: str, url: URL, headers: Any, body: bytes | None, timeout: aiohttp.ClientTimeout,
+                        request: httpx.Request | None, *, parsed: bool = False) -> tuple[int, Any, bytes]:
+        """(status, headers — raw byte pairs, or aiohttp's multidict when `parsed` —, body)."""
         try:
             async with self._client().request(
-                request.method, URL(str(request.url), encoded=True), headers=request.headers.multi_items(), data=body,
-                allow_redirects=False, timeout=self._timeout(request), compress=False,
+                method, url, headers=headers, data=body, allow_redirects=False, timeout=timeout, compress=False,
             ) as response:
-                content = await response.read()
-                status, raw_headers = response.status, response.raw_headers
+                return response.status, response.headers if parsed else response.raw_headers, await response.read()
         except aiohttp.ConnectionTimeoutError as exc:
             raise httpx.ConnectTimeout(str(exc) or "connect timed out", request=request) from exc
         except (aiohttp.SocketTimeoutError, aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
@@ -63,8 +101,6 @@ class LeanAiohttpTransport(httpx.AsyncBaseTransport):
             raise httpx.RemoteProtocolError(str(exc), request=request) from exc
         except aiohttp.ClientError as exc:
             raise httpx.ConnectError(str(exc), request=request) from exc
-        # Bytes as sent: httpx decodes a Content-Encoding itself when it builds the response.
-        return httpx.Response(status, headers=raw_headers, content=content, request=request, extensions={"http_version": b"HTTP/1.1"})
 
     async def aclose(self) -> None:
         if self._session is not None:

@@ -17,10 +17,13 @@ from fastapi import FastAPI
 
 from gateway.config import Settings
 from gateway.resilience import RETRYABLE_STATUSES, CircuitBreaker, RetryPolicy
-from gateway.transport import LeanAiohttpTransport
+from gateway.transport import LeanAiohttpTransport, UpstreamResponse
 from services.kit.errors import BadGateway, GatewayTimeout
 
 NAMES = ("profiles", "connections", "content", "voting")
+# An upstream's answer: status_code, headers (.items(), .get()), content, json(). The production transport's
+# fast path gives an UpstreamResponse; any other transport (tests' MockTransport) an httpx.Response.
+Answer = httpx.Response | UpstreamResponse
 log = logging.getLogger("agora.gateway.upstream")
 
 
@@ -63,9 +66,15 @@ class Upstream:
         self.breaker = breaker
         self.timeout = timeout
         self.extensions = {"timeout": httpx.Timeout(timeout, connect=connect_timeout).as_dict()}
+        # The production transport has a fast path that skips building an httpx.Request (see its `fetch`);
+        # any other transport (tests' MockTransport) gets ordinary httpx Requests.
+        self.fast = transport if isinstance(transport, LeanAiohttpTransport) else None
+        self.client_timeout = LeanAiohttpTransport.client_timeout(connect_timeout, timeout)
 
-    async def _send(self, method: str, path: str, query: str, headers: Mapping[str, str] | None, content: bytes | None) -> httpx.Response:
+    async def _send(self, method: str, path: str, query: str, headers: Mapping[str, str] | None, content: bytes | None) -> Answer:
         url = f"{self.base_url}{path}?{query}" if query else f"{self.base_url}{path}"
+        if self.fast is not None:
+            return await self.fast.fetch(method, url, headers, content or None, self.client_timeout)
         request = httpx.Request(method, url, headers=headers, content=content, extensions=self.extensions)
         response = await self.transport.handle_async_request(request)
         try:
@@ -76,12 +85,14 @@ class Upstream:
 
     async def request(
         self, method: str, path: str, *, query: str = "", headers: Mapping[str, str] | None = None, content: bytes | None = None
-    ) -> httpx.Response:
+    ) -> Answer:
         """The upstream's response (any status, body read), or BadGateway / GatewayTimeout. `query` is the raw query string."""
         attempts = self.policy.attempts(method)
-        last: httpx.Response | None = None
+        last: Answer | None = None
         timed_out = False
         for attempt in range(attempts):
+            if attempt:
+                await self.policy.pause(attempt - 1)
             if not self.breaker.allow():
                 if last is not None:
                     return last
@@ -89,11 +100,12 @@ class Upstream:
                     f"{self.name} is unavailable; calls are paused for a few seconds", code="circuit_open",
                     headers={"Retry-After": str(max(1, round(self.breaker.retry_after() + 0.5)))},
                 )
-            if attempt:
-                await self.policy.pause(attempt - 1)
             try:
                 async with asyncio.timeout(self.timeout):
                     response = await self._send(method, path, query, headers, content)
+            except asyncio.CancelledError:  # the caller gave up (a view's deadline, a client gone): no outcome
+                self.breaker.abandon()
+                raise
             except (httpx.TransportError, TimeoutError) as exc:
                 timed_out = is_timeout(exc)
                 last = None

@@ -130,3 +130,27 @@ async def test_put_and_delete_are_retried(gateway: Any, method: str) -> None:
     async with gateway(script) as client:
         r = await client.request(method, "/v1/follows/x")
     assert r.status_code == 204 and len(script.calls) == 2
+
+
+async def test_a_probe_cancelled_by_its_caller_does_not_wedge_the_circuit() -> None:
+    """A view gives up on a slow enrichment call: if that call was the half-open probe, the next call must
+    still be let through (before, the probe slot stayed taken and the circuit never closed again)."""
+    from gateway.upstreams import Upstream
+
+    clock = Clock()
+    breaker = CircuitBreaker(failures_to_open=1, reset_seconds=5, clock=clock)
+    stall = asyncio.Event()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/slow":
+            await stall.wait()
+        return httpx.Response(200, json={})
+
+    upstream = Upstream("voting", "http://voting", httpx.MockTransport(handler), policy=RetryPolicy(retries=0), breaker=breaker, timeout=5)
+    breaker.record_failure()
+    clock.now += 6  # half-open: one probe may go
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.05):
+            await upstream.request("GET", "/slow")
+    assert (await upstream.request("GET", "/fast")).status_code == 200
+    assert breaker.state is State.CLOSED
