@@ -209,10 +209,23 @@ class IntegrityAlert(BaseModel):
     summary: str
 
 
+class Reply(Reader):
+    """A comment someone wrote on one of my posts, or in answer to one of my comments."""
+
+    id: uuid.UUID
+    post_id: uuid.UUID
+    parent_id: uuid.UUID | None = Field(description="null: a comment on my post; else the comment of mine it answers")
+    author_id: uuid.UUID | None
+    body: str | None
+    created_at: datetime
+
+
 class NotificationsView(BaseModel):
     invitations: list[Invitation] = Field(description="invitations to connect waiting for your answer, newest first")
     introductions: list[IntroductionNote] | None = Field(description="introductions waiting for you; null when unavailable")
     integrity_alerts: list[IntegrityAlert] | None = Field(
         description="your recent posts on which some votes were reduced or not counted; null when unavailable")
+    replies: list[Reply] | None = Field(description="comments on your posts and replies to your comments, newest first; null when unavailable")
+    authors: dict[uuid.UUID, AuthorCard] = Field(default_factory=dict, description="cards of the replies' authors, as you may see them")
     warnings: list[ViewWarning]
     unsupported: list[str]

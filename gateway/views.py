@@ -41,7 +41,7 @@ from gateway.streams.channels import TAG
 from gateway.upstreams import Answer, Upstream
 from gateway.view_models import (
     AuthorCard, Comment, Degree, HomeItem, HomeView, IntegrityAlert, Introduction, IntroductionNote, Invitation, MemberView,
-    NotificationsView, Post, PostView, Profile, RecentPost, Scores, ViewWarning,
+    NotificationsView, Post, PostView, Profile, RecentPost, Reply, Scores, ViewWarning,
 )
 from services.kit.auth import Principal
 from services.kit.errors import AgoraError, BadGateway, Unprocessable
@@ -82,7 +82,6 @@ T = TypeVar("T")
 
 KEPT_ERROR_HEADERS = ("retry-after", "www-authenticate")
 # Parts of the views that no upstream offers yet (see docs/gateway.md "Aggregated views").
-REPLIES = "replies"
 TALLY_CHANGES = "tally_changes"
 BATCH = 100  # targets per batch read of voting (GET /v1/tallies, /v1/votes/mine/batch, /v1/tallies/network)
 
@@ -429,6 +428,10 @@ class _Introductions(BaseModel):
     items: list[Introduction]
 
 
+class _Replies(BaseModel):
+    items: list[Reply]
+
+
 class _Summary(BaseModel):
     votes: int
     reduced: int
@@ -439,9 +442,10 @@ class _Summary(BaseModel):
 @router.get("/notifications", response_model=NotificationsView, responses=view_errors(401, 422, 502, 504))
 async def notifications(request: Request, limit: Annotated[int, Query(ge=1, le=50, description="items per kind")] = 20,
                         ) -> NotificationsView:
-    """What waits for the signed-in member: invitations to answer, introductions to make or answer, and their
-    recent posts on which voting discounted votes. Essential: the invitations (connections). Replies and tally
-    changes are not offered by any upstream yet (`unsupported`); the `me` stream carries tally changes live."""
+    """What waits for the signed-in member: invitations to answer, introductions to make or answer, replies to
+    their posts and comments (with the repliers' cards), and their recent posts on which voting discounted
+    votes. Essential: the invitations (connections). Tally changes have no listing (`unsupported`): the `me`
+    stream carries them live."""
     me = require(await authenticate(request), "notifications")
     f = Fanout(request, me)
 
@@ -469,9 +473,18 @@ async def notifications(request: Request, limit: Annotated[int, Query(ge=1, le=5
         return [IntegrityAlert(post_id=p.id, title=p.title, votes=s.votes, reduced=s.reduced, not_counted=s.not_counted, summary=s.summary)
                 for p, s in zip(posts, summaries) if s is not None and (s.reduced or s.not_counted)]
 
-    invitations, (intros, alerts) = await alongside(
+    authors: dict[uuid.UUID, AuthorCard] = {}
+
+    async def replies() -> list[Reply] | None:
+        page = await f.optional("replies_unavailable", "content", "/v1/comments/replies", _Replies, {"limit": limit})
+        if page is None:
+            return None
+        await author_cards(f, (r.author_id for r in page.items if r.author_id), authors)
+        return page.items
+
+    invitations, (intros, alerts, answers) = await alongside(
         f.essential("connections", "/v1/invitations", _Invitations, {"direction": "in", "status": "pending", "limit": limit}),
-        introductions(), integrity_alerts(),
+        introductions(), integrity_alerts(), replies(),
     )
-    return NotificationsView(invitations=invitations.items, introductions=intros, integrity_alerts=alerts, warnings=f.warnings,
-                             unsupported=[REPLIES, TALLY_CHANGES])
+    return NotificationsView(invitations=invitations.items, introductions=intros, integrity_alerts=alerts, replies=answers,
+                             authors=authors, warnings=f.warnings, unsupported=[TALLY_CHANGES])

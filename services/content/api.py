@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.content import service
 from services.content.schemas import (
-    CommentCreate, CommentRead, CommentThread, FeedPage, PostCreate, PostHistory, PostRead, PostUpdate, ShareCreate, SharePage, ShareRead,
+    CommentCreate, CommentRead, CommentThread, FeedPage, PostCreate, PostHistory, PostRead, PostUpdate, ReplyPage, ShareCreate, SharePage,
+    ShareRead,
     SortComments, SortPosts, Topic, Window, plain_text,
 )
 from services.kit.auth import Principal
@@ -94,6 +95,12 @@ async def delete_comment(comment_id: uuid.UUID, me: Principal = current_member, 
 async def share_post(post_id: uuid.UUID, body: ShareCreate, me: Principal = current_member, db: AsyncSession = session) -> ShareRead:
     """Reshare a post with an optional comment (once per member and post)."""
     return await service.share_post(db, post_id, me.member_id, body)
+
+
+@router.get("/comments/replies", response_model=ReplyPage, responses=error_responses(400, 401, 422))
+async def replies_to_me(me: Principal = current_member, db: AsyncSession = session, limit: Limit = 25, cursor: CursorParam = None) -> ReplyPage:
+    """Comments others wrote on my posts and replies to my comments, newest first (deleted ones left out)."""
+    return await service.replies_to(db, me.member_id, limit=limit, cursor=cursor)
 
 
 @router.get("/posts/{post_id}/shares", response_model=SharePage, responses=error_responses(400, 404, 410, 422))

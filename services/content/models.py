@@ -90,6 +90,7 @@ class Comment(Scored, Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     reply_count: Mapped[int] = mapped_column(Integer, default=0)
+    reply_to: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))  # who it answers: the post's or the parent's author
 
 
 class Share(Base):

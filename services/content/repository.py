@@ -106,14 +106,14 @@ class Posts:
     async def unindex_topics(self, post_id: uuid.UUID) -> None:
         await self.session.execute(text("DELETE FROM topic_posts WHERE post_id = :p"), {"p": post_id})
 
-    async def take_comment_slot(self, post_id: uuid.UUID) -> tuple[int, datetime | None] | None:
-        """Count a new comment on the post (row-locking it) and return its sequence number and deleted_at."""
+    async def take_comment_slot(self, post_id: uuid.UUID) -> tuple[int, datetime | None, uuid.UUID | None] | None:
+        """Count a new comment on the post (row-locking it) and return its sequence number, deleted_at and author."""
         row = (await self.session.execute(
             update(Post).where(Post.id == post_id)
             .values(comment_seq=Post.comment_seq + 1, comment_count=Post.comment_count + 1)
-            .returning(Post.comment_seq, Post.deleted_at)
+            .returning(Post.comment_seq, Post.deleted_at, Post.author_id)
         )).first()
-        return (row[0], row[1]) if row else None
+        return (row[0], row[1], row[2]) if row else None
 
     async def count_comment_removed(self, post_id: uuid.UUID) -> None:
         await self.session.execute(update(Post).where(Post.id == post_id).values(comment_count=Post.comment_count - 1))
@@ -127,6 +127,15 @@ class Posts:
 class Comments:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def replies_to(self, member: uuid.UUID, after: tuple[datetime, uuid.UUID] | None, limit: int) -> list[Comment]:
+        """Live comments answering the member (on their posts, or replying to their comments), by others,
+        newest first: one range of ix_comments_reply_to."""
+        stmt = select(Comment).where(Comment.reply_to == member, Comment.deleted_at.is_(None),
+                                     Comment.author_id.is_not(None), Comment.author_id != member)
+        if after is not None:
+            stmt = stmt.where(tuple_(Comment.created_at, Comment.id) < tuple_(literal(after[0]), literal(after[1])))
+        return list((await self.session.scalars(stmt.order_by(Comment.created_at.desc(), Comment.id.desc()).limit(limit))))
 
     async def add(self, comment: Comment) -> Comment:
         self.session.add(comment)

@@ -199,6 +199,11 @@ class ShareEntry(BaseModel):
     created_at: datetime
 
 
+class ReplyPage(BaseModel):
+    items: list[CommentRead] = Field(description="comments by others on my posts and replies to my comments, newest first")
+    next_cursor: str | None
+
+
 class SharePage(BaseModel):
     post_id: uuid.UUID
     share_count: int

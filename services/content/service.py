@@ -19,7 +19,7 @@ from services.content.models import Comment, Post, Share, outbox as outbox_rows
 from services.content.repository import COMMENT_SORTS, POST_SORTS, Comments, Feeds, Posts, Shares
 from services.content.schemas import (
     CommentCreate, CommentRead, CommentThread, FeedPage, MoreReplies, PostCreate, PostHistory, PostRead, PostUpdate, Ranks,
-    Revision, ShareCreate, ShareEntry, SharePage, ShareRead,
+    ReplyPage, Revision, ShareCreate, ShareEntry, SharePage, ShareRead,
 )
 from services.kit.errors import BadRequest, Conflict, Forbidden, Gone, NotFound, Unprocessable
 from services.kit.outbox import Outbox
@@ -238,7 +238,7 @@ async def create_comment(session: AsyncSession, post_id: uuid.UUID, me: uuid.UUI
     slot = await Posts(session).take_comment_slot(post_id)
     if slot is None:
         raise NotFound(f"post {post_id} not found", code="post_not_found")
-    seq, deleted_at = slot
+    seq, deleted_at, post_author = slot
     if deleted_at is not None:
         raise Gone("this post was deleted; it takes no new comments", code="post_deleted")
     if parent is not None:
@@ -247,6 +247,7 @@ async def create_comment(session: AsyncSession, post_id: uuid.UUID, me: uuid.UUI
         id=uuid.uuid4(), post_id=post_id, parent_id=data.parent_id, author_id=me,
         path=(parent.path if parent else "") + _segment(seq), depth=parent.depth + 1 if parent else 0,
         body=data.body, body_html=body_html, created_at=now(), reply_count=0,
+        reply_to=parent.author_id if parent is not None else post_author,
         ups=0, downs=0, score=0, rank_score=0, tally_version=0, best=0.0, controversial=0.0,
     ))
     await outbox.publish(
@@ -354,6 +355,17 @@ async def share_post(session: AsyncSession, post_id: uuid.UUID, me: uuid.UUID, d
     )
     return ShareRead(id=share.id, post_id=post_id, sharer_id=me, comment=share.comment, comment_html=share.comment_html,
                      created_at=share.created_at, share_count=count)
+
+
+async def replies_to(session: AsyncSession, me: uuid.UUID, *, limit: int, cursor: str | None) -> ReplyPage:
+    listing = f"replies:{me}"
+    cur = cursors.decode(cursor, listing) if cursor else None
+    rows = await Comments(session).replies_to(me, _after(cur, "created_at"), limit + 1)
+    page = rows[:limit]
+    next_cursor = None
+    if len(rows) > limit:
+        next_cursor = cursors.Cursor(listing, page[-1].created_at.isoformat(), str(page[-1].id), now().isoformat()).encode()
+    return ReplyPage(items=[comment_read(c) for c in page], next_cursor=next_cursor)
 
 
 async def list_shares(session: AsyncSession, post_id: uuid.UUID, *, limit: int, cursor: str | None) -> SharePage:

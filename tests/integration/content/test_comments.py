@@ -147,3 +147,26 @@ async def test_deleted_comment_keeps_its_place_and_its_replies(content: Any, mem
     assert (await content.get(f"/v1/posts/{post['id']}")).json()["comment_count"] == 1
     [deleted] = [d for t, d in await outbox_events(pg, post["id"]) if t == "comment.deleted"]
     assert deleted == {"comment_id": top["id"], "post_id": post["id"], "author_id": str(author), "deleted_at": deleted["deleted_at"]}
+
+
+async def test_replies_to_me_are_the_comments_of_others_on_my_posts_and_under_my_comments(content: Any, members: Any) -> None:
+    (_, mine), (_, bob), (_, cat) = members.new(), members.new(), members.new()
+    post = await new_post(content, mine)
+    others_post = await new_post(content, bob)
+    on_my_post = await comment(content, bob, post["id"], "nice post")
+    await comment(content, mine, post["id"], "my own comment on my post")  # mine: not a reply to me
+    my_comment = await comment(content, mine, others_post["id"], "my comment elsewhere")
+    under_mine = await comment(content, cat, others_post["id"], "answering you", parent=my_comment["id"])
+    await comment(content, cat, others_post["id"], "not about me")  # top level on bob's post: bob's reply
+    deleted = await comment(content, cat, post["id"], "soon gone")
+    assert (await content.delete(f"/v1/comments/{deleted['id']}", headers=cat)).status_code == 204
+
+    r = await content.get("/v1/comments/replies", params={"limit": 1}, headers=mine)
+    assert r.status_code == 200, r.text
+    first = r.json()
+    r = await content.get("/v1/comments/replies", params={"limit": 1, "cursor": first["next_cursor"]}, headers=mine)
+    second = r.json()
+    assert [c["id"] for c in first["items"] + second["items"]] == [under_mine["id"], on_my_post["id"]]  # newest first
+    assert second["next_cursor"] is None
+    assert (await content.get("/v1/comments/replies")).status_code == 401
+    assert (await content.get("/v1/comments/replies", params={"cursor": "x"}, headers=mine)).status_code == 400

@@ -299,11 +299,17 @@ async def test_notifications_list_what_waits_for_the_member(gateway: Any, cast: 
         (invitation,) = body["invitations"]
         assert invitation["from_id"] == str(cast.inviter) and invitation["note"] == "Let's connect"
         assert body["introductions"] == [] and body["integrity_alerts"] == []
-        assert body["unsupported"] == ["replies", "tally_changes"] and body["warnings"] == []
+        assert body["replies"] == [] and body["unsupported"] == ["tally_changes"] and body["warnings"] == []
 
         author = (await gw.http.get("/v1/views/notifications", headers=issuer.headers(cast.author))).json()
         (alert,) = author["integrity_alerts"]
         assert alert["post_id"] == cast.post and alert["not_counted"] == 2 and alert["title"] == "Views?"
+        (on_post,) = author["replies"]  # the friend's comment on the author's post (not the reply under it)
+        assert (on_post["id"], on_post["parent_id"], on_post["author_id"]) == (cast.comment, None, str(cast.friend))
+        assert author["authors"][str(cast.friend)]["relation"] == "connection"
+
+        friend = (await gw.http.get("/v1/views/notifications", headers=issuer.headers(cast.friend))).json()
+        assert [(r["id"], r["parent_id"]) for r in friend["replies"]] == [(cast.reply, cast.comment)]
 
         r = await gw.http.get("/v1/views/notifications")
         assert r.status_code == 401 and r.json()["error"] == "unauthenticated"
