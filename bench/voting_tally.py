@@ -2,6 +2,7 @@
 and the raw Kafka ceiling, measured on the same preloaded votes in one run.
 
     uv run python bench/voting_tally.py [--votes 1000000] [--targets 100000] [--voters 200000] [--batch 10000]
+        [--tally "10000/sync 10000 10000/p2"] [--repeat N] [--skip raw,naive]
 
 Preloads --votes `vote.cast` CloudEvents (Zipf(1.0) over targets, voters' activity skewed, ~6% repeats
 of a standing vote, ~6% changes or clears, cast_at in order over 12 hours) into its own topic prefix
@@ -11,11 +12,18 @@ each in a fresh child process (so peak RSS is that phase's own):
   tally    the tally consumer (services/voting/tally.py) with every check on: CloudEvent + schema
            validation, dedupe, the decision pipeline, ballots + tallies + tally.updated outbox + offsets
            in one transaction per batch
+           --tally runs variants of it, each on a fresh database: BATCH[/sync][/pN] (sync: with
+           synchronous_commit on, as before 2026-11-27; pN: N consumer processes of one group,
+           `agora consume voting tally`, progress read from the offsets they store)
   naive    per vote: one `INSERT … ON CONFLICT (voter, target) DO UPDATE` + a tally upsert (one
            statement, executemany), one transaction + stored offsets per 5,000 votes
-Prints votes/s (from the first batch applied to the last) and peak RSS; checks that the tally
-consumer's totals equal the ground truth computed while generating. Figures only, no assertions.
-Environment: DATABASE_URL (an admin URL on the server), KAFKA_BOOTSTRAP_SERVERS.
+Prints votes/s (from the first batch applied to the last), peak RSS, and the CPU per vote of the
+consumer process(es) and of the PostgreSQL backends serving them (read from /proc: run it on the
+database's host), with the rate that CPU would allow on an otherwise idle box; checks that each tally variant's totals equal the ground truth computed while
+generating. Figures only, no assertions. Phases are interleaved over --repeat runs (median printed):
+on a shared machine compare only figures of one run.
+Environment: DATABASE_URL (an admin URL on the server), KAFKA_BOOTSTRAP_SERVERS; BENCH_PROFILE=FILE
+writes a cProfile of the in-process tally phase to FILE.
 """
 
 from __future__ import annotations
@@ -166,6 +174,44 @@ class Peak:
         self.task.cancel()
 
 
+class PgCpu:
+    """CPU seconds used by the PostgreSQL backends serving one database (sampled every 0.2 s from /proc:
+    the bench runs on the database's host), its own sampling connection excluded. On a shared machine
+    CPU per vote is steadier than votes/s: other processes' load stretches wall time, not CPU time."""
+
+    def __init__(self, database_url: str) -> None:
+        self.url = database_url
+        self.seen: dict[int, float] = {}
+        self.start: dict[int, float] = {}
+        self.task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        conn = await asyncpg.connect(self.url)
+        try:
+            me = await conn.fetchval("SELECT pg_backend_pid()")
+            db = await conn.fetchval("SELECT current_database()")
+            while True:
+                for (pid,) in await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> $2", db, me):
+                    try:
+                        t = psutil.Process(pid).cpu_times()
+                    except psutil.Error:
+                        continue
+                    self.seen[pid] = t.user + t.system
+                    self.start.setdefault(pid, self.seen[pid])
+                await asyncio.sleep(0.2)
+        finally:
+            await conn.close()
+
+    def begin(self) -> None:
+        self.task = asyncio.get_running_loop().create_task(self._run())
+
+    def end(self) -> float:
+        """CPU seconds since begin() (a backend seen first mid-run counts from its first sample)."""
+        assert self.task is not None
+        self.task.cancel()
+        return sum(v - self.start[p] for p, v in self.seen.items())
+
+
 async def phase_raw(prefix: str, total: int, **_: Any) -> dict[str, Any]:
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
@@ -187,17 +233,24 @@ async def phase_raw(prefix: str, total: int, **_: Any) -> dict[str, Any]:
                     n += len(msgs)
                 if not t0 and n:
                     t0, first = time.perf_counter(), n
+                    cpu = psutil.Process().cpu_times()
             t1 = time.perf_counter()
-        return {"rate": (n - first) / (t1 - t0), "rss": peak.peak, "n": n}
+            used = psutil.Process().cpu_times()
+        return {"rate": (n - first) / (t1 - t0), "rss": peak.peak, "n": n, "cpu": used.user + used.system - cpu.user - cpu.system,
+                "wall": t1 - t0, "pg_cpu": 0.0, "counted": n - first}
     finally:
         await consumer.stop()
 
 
-async def phase_tally(prefix: str, total: int, database_url: str, batch: int, **_: Any) -> dict[str, Any]:
+async def phase_tally(prefix: str, total: int, database_url: str, batch: int, procs: int = 1, sync: bool = False, **_: Any) -> dict[str, Any]:
+    if procs > 1:
+        return await tally_processes(prefix, total, database_url, batch, procs, sync)
     from services.voting.tally import TallyConsumer
 
-    consumer = TallyConsumer(database_url=database_url, bootstrap_servers=bootstrap(), topic_prefix=prefix, batch_size=batch)
+    consumer = TallyConsumer(database_url=database_url, bootstrap_servers=bootstrap(), topic_prefix=prefix, batch_size=batch, synchronous_commit=sync)
     stop = asyncio.Event()
+    pg = PgCpu(database_url)
+    pg.begin()
     with Peak() as peak:
         task = asyncio.get_running_loop().create_task(consumer.run(stop))
         t0 = first = 0.0
@@ -207,10 +260,21 @@ async def phase_tally(prefix: str, total: int, database_url: str, batch: int, **
                 raise RuntimeError("tally consumer stopped early")
             if not t0 and consumer.messages:
                 t0, first = time.perf_counter(), consumer.messages
+                cpu = psutil.Process().cpu_times()
             await asyncio.sleep(0.01)
         t1 = time.perf_counter()
+        used = psutil.Process().cpu_times()
+        pg_cpu = pg.end()
         stop.set()
         await task
+    pipe = consumer.pipeline.counters
+    return {**await totals(database_url), "rate": (consumer.messages - first) / (t1 - t0), "rss": peak.peak, "n": consumer.messages,
+            "batches": consumer.batches, "timings": consumer.timings, "copy_fallbacks": consumer.copy_fallbacks,
+            "cpu": used.user + used.system - cpu.user - cpu.system, "wall": t1 - t0, "pg_cpu": pg_cpu, "counted": consumer.messages - first,
+            "repeats": pipe.repeats, "duplicates": pipe.duplicates, "revisions": pipe.revisions}
+
+
+async def totals(database_url: str) -> dict[str, Any]:
     conn = await asyncpg.connect(database_url)
     try:
         row = await conn.fetchrow("SELECT coalesce(sum(ups), 0) AS ups, coalesce(sum(downs), 0) AS downs, count(*) AS targets FROM voting.tallies")
@@ -218,11 +282,52 @@ async def phase_tally(prefix: str, total: int, database_url: str, batch: int, **
         outbox = await conn.fetchval("SELECT count(*) FROM voting.outbox")
     finally:
         await conn.close()
-    pipe = consumer.pipeline.counters
-    return {"rate": (consumer.messages - first) / (t1 - t0), "rss": peak.peak, "n": consumer.messages, "batches": consumer.batches,
-            "ups": int(row["ups"]), "downs": int(row["downs"]), "ballots": ballots, "tally_events": outbox, "targets": row["targets"],
-            "timings": consumer.timings, "copy_fallbacks": consumer.copy_fallbacks,
-            "repeats": pipe.repeats, "duplicates": pipe.duplicates, "revisions": pipe.revisions}
+    return {"ups": int(row["ups"]), "downs": int(row["downs"]), "ballots": ballots, "tally_events": outbox, "targets": row["targets"]}
+
+
+async def tally_processes(prefix: str, total: int, database_url: str, batch: int, procs: int, sync: bool) -> dict[str, Any]:
+    """`procs` tally consumers as separate processes of one consumer group (`agora consume voting tally`,
+    as deployed); progress is read from the offsets they store with their effects."""
+    env = dict(os.environ, DATABASE_URL=database_url, KAFKA_BOOTSTRAP_SERVERS=bootstrap(), AGORA_TOPIC_PREFIX=prefix,
+               VOTING_TALLY_BATCH_SIZE=str(batch), AGORA_LOG_LEVEL="WARNING")
+    logs = ROOT / ".run" / "logs" / "bench"
+    logs.mkdir(parents=True, exist_ok=True)
+    files = [logs / f"voting-tally-{os.getpid()}-{k}.log" for k in range(procs)]
+    children = []
+    for f in files:
+        with f.open("wb") as fh:  # the child keeps its own descriptor
+            children.append(subprocess.Popen([sys.executable, "-m", "services.cli", "consume", "voting", "tally"], cwd=ROOT, env=env,
+                                             stdout=fh, stderr=subprocess.STDOUT))
+    ps = [psutil.Process(c.pid) for c in children]
+    peak = [0.0] * procs
+    cpu0 = [0.0] * procs
+    conn = await asyncpg.connect(database_url)
+    pg = PgCpu(database_url)
+    try:
+        t0 = t1 = 0.0
+        first = n = 0
+        while n < total:
+            if any(c.poll() is not None for c in children):
+                raise RuntimeError("a tally consumer exited: " + "".join(f.read_text()[-3000:] for c, f in zip(children, files, strict=True) if c.poll() is not None))
+            n = int(await conn.fetchval("SELECT coalesce(sum(next_offset), 0) FROM voting.consumer_offsets WHERE consumer = 'voting.tally'"))
+            for i, p in enumerate(ps):
+                peak[i] = max(peak[i], p.memory_info().rss / 2**20)
+            if not t0 and n:
+                t0, first = time.perf_counter(), n
+                cpu0 = [sum(p.cpu_times()[:2]) for p in ps]
+                pg.begin()
+            await asyncio.sleep(0.02)
+        t1 = time.perf_counter()
+        cpu = sum(sum(p.cpu_times()[:2]) for p in ps) - sum(cpu0)
+        pg_cpu = pg.end()
+    finally:
+        await conn.close()
+        for c in children:
+            c.terminate()
+        for c in children:
+            c.wait(60)
+    return {**await totals(database_url), "rate": (n - first) / (t1 - t0), "rss": max(peak), "n": n, "batches": 0, "timings": {},
+            "copy_fallbacks": 0, "cpu": cpu, "wall": t1 - t0, "pg_cpu": pg_cpu, "counted": n - first, "repeats": 0, "duplicates": 0, "revisions": 0}
 
 
 _NAIVE_DDL = """
@@ -260,6 +365,7 @@ async def phase_naive(prefix: str, total: int, database_url: str, **_: Any) -> d
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         n, first, t0 = 0, 0, 0.0
+        pg = PgCpu(database_url)
         with Peak() as peak:
             while n < total:
                 batch = await consumer.getmany(timeout_ms=1000, max_records=NAIVE_BATCH)
@@ -279,9 +385,14 @@ async def phase_naive(prefix: str, total: int, database_url: str, **_: Any) -> d
                 n += len(rows)
                 if not t0:
                     t0, first = time.perf_counter(), n
+                    cpu = psutil.Process().cpu_times()
+                    pg.begin()
             t1 = time.perf_counter()
+            used = psutil.Process().cpu_times()
+            pg_cpu = pg.end()
         ups = int(await conn.fetchval("SELECT coalesce(sum(ups), 0) FROM naive.tallies"))
-        return {"rate": (n - first) / (t1 - t0), "rss": peak.peak, "n": n, "ups": ups}
+        return {"rate": (n - first) / (t1 - t0), "rss": peak.peak, "n": n, "ups": ups, "cpu": used.user + used.system - cpu.user - cpu.system,
+                "wall": t1 - t0, "pg_cpu": pg_cpu, "counted": n - first}
     finally:
         await consumer.stop()
         await conn.close()
@@ -336,7 +447,10 @@ def main() -> None:
     ap.add_argument("--votes", type=int, default=1_000_000)
     ap.add_argument("--targets", type=int, default=100_000)
     ap.add_argument("--voters", type=int, default=200_000)
-    ap.add_argument("--batch", type=int, default=10_000, help="the tally consumer's batch size")
+    ap.add_argument("--batch", type=int, default=10_000, help="the tally consumer's batch size (VOTING_TALLY_BATCH_SIZE)")
+    ap.add_argument("--tally", default="", help="tally consumer variants, space-separated: BATCH[/sync][/pN] "
+                    "(sync: synchronous_commit=on; pN: N consumer processes in one group), e.g. '10000/sync 50000 50000/p2'; "
+                    "default: just --batch")
     ap.add_argument("--repeat", type=int, default=1, help="runs of each phase, interleaved; the median is printed")
     ap.add_argument("--skip", default="", help="comma-separated phases to skip (raw, tally, naive)")
     ap.add_argument("--phase", help=argparse.SUPPRESS)
@@ -345,10 +459,32 @@ def main() -> None:
     import uvloop
 
     if a.phase:
-        result = uvloop.run(PHASES[a.phase](**json.loads(a.phase_args)))
+        if os.environ.get("BENCH_PROFILE") and a.phase == "tally":
+            import cProfile
+            prof = cProfile.Profile()
+            prof.enable()
+            result = uvloop.run(PHASES[a.phase](**json.loads(a.phase_args)))
+            prof.disable()
+            prof.dump_stats(os.environ["BENCH_PROFILE"])
+        else:
+            result = uvloop.run(PHASES[a.phase](**json.loads(a.phase_args)))
         print(json.dumps(result))
         return
 
+    variants: dict[str, dict[str, Any]] = {}
+    for spec in (a.tally.split() or [str(a.batch)]):
+        parts = spec.split("/")
+        v: dict[str, Any] = {"batch": int(parts[0]), "procs": 1, "sync": False}
+        for x in parts[1:]:
+            if x == "sync":
+                v["sync"] = True
+            elif x.startswith("p"):
+                v["procs"] = int(x[1:])
+            else:
+                raise SystemExit(f"bad --tally variant {spec!r}")
+        if v["sync"] and v["procs"] > 1:
+            raise SystemExit("/sync is a variant of the in-process run only (the worker always runs with synchronous_commit off)")
+        variants[f"tally {spec}"] = v
     run_id = secrets.token_hex(4)
     database, prefix = f"agora_bench_{run_id}", f"bench{run_id}."
     t = time.perf_counter()
@@ -373,34 +509,57 @@ def main() -> None:
                 asyncio.run(setup(db, prefix, topics=False))
                 databases.append(db)
             args = {"prefix": prefix, "total": a.votes, "database_url": with_db(admin_url(), db), "batch": a.batch}
-            for name in ("raw", "tally", "naive"):
-                if name not in skip:
-                    runs.setdefault(name, []).append(run_phase(name, args))
+            if "raw" not in skip:
+                runs.setdefault("raw", []).append(run_phase("raw", args))
+            if "tally" not in skip:
+                for j, (label, variant) in enumerate(variants.items()):
+                    vdb = db if j == 0 else f"{db}_v{j}"
+                    if j:
+                        asyncio.run(setup(vdb, prefix, topics=False))
+                        databases.append(vdb)
+                    runs.setdefault(label, []).append(run_phase("tally", {**args, **variant, "database_url": with_db(admin_url(), vdb)}))
+            if "naive" not in skip:
+                runs.setdefault("naive", []).append(run_phase("naive", args))
         results = {name: sorted(rs, key=lambda r: r["rate"])[len(rs) // 2] for name, rs in runs.items()}  # the median run
     finally:
         for db in databases:
             asyncio.run(cleanup(db, prefix))
     print()
-    labels = {"raw": "raw ceiling   fetch + orjson.loads only", "tally": "tally         every check on (this consumer)",
-              "naive": "naive         per-vote upsert + tally upsert"}
+    labels = {"raw": "raw ceiling: fetch + orjson.loads only", "naive": "naive: per-vote upsert + tally upsert"}
+    for label, v in variants.items():
+        labels[label] = (f"tally, batch {v['batch']:,}" + (", synchronous_commit on" if v["sync"] else "")
+                         + (f", {v['procs']} processes" if v["procs"] > 1 else "") + ": every check on")
+    print(f"{'':<58} {'votes/s':>10}   {'peak RSS':>8}   {'CPU µs per vote':>22}   {'CPU-bound':>10}")
+    print(f"{'':<58} {'':>10}   {'':>8}   {'client':>7} {'PG':>6} {'total':>7}   {'votes/s':>10}")
     for name, r in results.items():
         each = ", ".join(f"{x['rate']:,.0f}" for x in runs[name])
-        print(f"{labels[name]:<48} {r['rate']:>10,.0f} votes/s   peak RSS {r['rss']:>6,.0f} MiB   (runs: {each})")
-    if "tally" in results:
-        r = results["tally"]
+        us, pg = r["cpu"] / r["counted"] * 1e6, r["pg_cpu"] / r["counted"] * 1e6
+        # what the CPU per vote allows on this box's cores if nothing else ran: one consumer process uses one core at most, and its transactions run one at a time (one backend busy)
+        procs = min(variants[name]["procs"] if name in variants else 1, psutil.cpu_count())
+        bound = min(psutil.cpu_count() / (us + pg), procs / us, procs / pg if pg else math.inf) * 1e6
+        print(f"{labels[name]:<58} {r['rate']:>10,.0f}   {r['rss']:>4,.0f} MiB   {us:>7.1f} {pg:>6.1f} {us + pg:>7.1f}   {bound:>10,.0f}   (runs: {each})")
+    print("(client: the consumer process(es); PG: the database backends serving them; CPU-bound: cores / total CPU per vote,\n"
+          " at most one core per consumer process and one busy backend per process: what this box would allow with no\n"
+          " other load — Kafka's CPU is not counted)")
+    for label in variants:
+        if label not in results:
+            continue
+        r = results[label]
+        print()
         if "naive" in results:
-            print(f"{'tally / naive':<48} {r['rate'] / results['naive']['rate']:>10.2f} x")
+            print(f"{label + ' / naive':<58} {r['rate'] / results['naive']['rate']:>10.2f} x")
         if "raw" in results:
-            print(f"{'tally / raw ceiling':<48} {r['rate'] / results['raw']['rate']:>10.2f}")
+            print(f"{label + ' / raw ceiling':<58} {r['rate'] / results['raw']['rate']:>10.2f}")
         ok = (r["ups"], r["downs"], r["ballots"]) == (truth["ups"], truth["downs"], truth["ballots"])
-        print(f"\ntally check vs ground truth: {'OK' if ok else 'MISMATCH'} (ups {r['ups']:,}/{truth['ups']:,}, downs {r['downs']:,}/{truth['downs']:,}, "
+        print(f"{label} vs ground truth: {'OK' if ok else 'MISMATCH'} (ups {r['ups']:,}/{truth['ups']:,}, downs {r['downs']:,}/{truth['downs']:,}, "
               f"ballots {r['ballots']:,}/{truth['ballots']:,}); {r['batches']:,} batches, {r['targets']:,} tallies, "
-              f"{r['tally_events']:,} tally.updated events, {r['copy_fallbacks']} COPY fallbacks; "
+              f"{r['tally_events']:,} outbox rows (tally.updated + integrity events), {r['copy_fallbacks']} COPY fallbacks; "
               f"pipeline repeats {r['repeats']:,}, stale {r['duplicates']:,}, revisions {r['revisions']:,}")
-        print("tally consumer, seconds per stage: " + ", ".join(f"{k} {v:.1f}" for k, v in r["timings"].items())
-              + "  (decode/page_in/decide/build overlap the previous batch's commit)")
+        if r["timings"]:
+            print("  seconds per stage: " + ", ".join(f"{k} {v:.1f}" for k, v in r["timings"].items())
+                  + "  (decode/page_in/decide/build overlap the previous batch's commit)")
     print(f"(one run on {psutil.cpu_count()} cores shared with Kafka and PostgreSQL; load average now {os.getloadavg()[0]:.1f}; "
-          f"tally batch {a.batch:,}, naive batch {NAIVE_BATCH:,})")
+          f"naive batch {NAIVE_BATCH:,})")
 
 
 if __name__ == "__main__":
