@@ -101,7 +101,10 @@ class ServiceSettings(ProcessSettings):
 
     database_url: str = Field(description="PostgreSQL URL, postgresql://user:password@host:port/db")
     db_pool_size: int = Field(10, ge=1, le=200)
-    db_max_overflow: int = Field(10, ge=0, le=200)
+    # 0: a burst beyond the pool waits for a connection instead of opening (and, on return, closing) extra
+    # ones. With overflow, every burst paid PostgreSQL connection set-up on both sides: POST /v1/votes
+    # in-process, 20 at once, 198 votes/s with pool 10 + overflow 10 vs 389 with pool 10 and none.
+    db_max_overflow: int = Field(0, ge=0, le=200)
 
     @field_validator("database_url")
     @classmethod
