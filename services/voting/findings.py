@@ -7,7 +7,11 @@ a manipulation reason, one `voting.findings` row (with the voters, for moderator
 the batch's transaction, with the ballots they explain.
 
 Probation reasons (new account, unverified email, low trust) and the hard rules (self vote, blocked,
-deleted) discount votes too but are not *manipulation*: they make no finding.
+deleted) discount votes too but are not *manipulation*: they make no finding. Nor does velocity: it is
+about the voter (a script voting everywhere), not about the target, and an author told "manipulation
+suspected" whenever a fast voter touched their post would learn to ignore the alert (in the tally
+bench's synthetic traffic velocity alone made a finding for 1 target in 3 per batch). Velocity decisions
+keep their reason and weight; moderators list them by voter (GET /v1/moderation/decisions?voter_id=).
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from services.voting.integrity import Decision, Revision
 from services.voting.integrity import reasons as R
 from services.voting.models import outbox as outbox_rows
 
-MANIPULATION = R.MANIPULATION
+MANIPULATION = R.MANIPULATION - {R.VELOCITY}  # reasons that make a finding on the target
 MAX_VOTERS = 1_000  # voters kept in one finding row
 
 _outbox = Outbox(outbox_rows, source="agora/voting")
