@@ -177,6 +177,7 @@ def _complete(op: dict[str, Any], method: str, path: str, *, forwarded: bool) ->
         if status == "429":  # kit's TooManyRequests always says when to come back
             response.setdefault("headers", copy.deepcopy(RATE_LIMITED["headers"]))
     if not forwarded:
+        _security(op)  # the gateway's own routes say it with openapi_extra={"x-agora-auth": ...}
         return
     extra = dict(GATEWAY_ERRORS)
     if any(p.get("in") == "path" for p in op.get("parameters", [])):
@@ -188,6 +189,10 @@ def _complete(op: dict[str, Any], method: str, path: str, *, forwarded: bool) ->
         extra["429"] = RATE_LIMITED
     for status, response in extra.items():
         responses.setdefault(status, copy.deepcopy(response))
+    _security(op)
+
+
+def _security(op: dict[str, Any]) -> None:
     auth = op.pop("x-agora-auth", None)
     if auth == "required":
         op["security"] = [{"bearerAuth": []}]

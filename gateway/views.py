@@ -299,7 +299,8 @@ Sort = Literal["hot", "new", "top", "best", "controversial", "rising"]
 Window = Literal["hour", "day", "week", "month", "year", "all"]
 
 
-@router.get("/home", response_model=HomeView, responses=view_errors(400, 401, 422, 502, 504))
+@router.get("/home", response_model=HomeView, responses=view_errors(400, 401, 422, 502, 504),
+             openapi_extra={"x-agora-auth": "optional"})
 async def home(
     request: Request,
     feed: Annotated[Feed, Query(description="all | topic (with ?topic=) | network, hot-connections (signed in)")] = "all",
@@ -352,7 +353,8 @@ def walk(comments: list[Comment]) -> Iterable[Comment]:
         yield from walk(c.replies)
 
 
-@router.get("/posts/{post_id}", response_model=PostView, responses=view_errors(401, 404, 422, 502, 504))
+@router.get("/posts/{post_id}", response_model=PostView, responses=view_errors(401, 404, 422, 502, 504),
+             openapi_extra={"x-agora-auth": "optional"})
 async def post_page(
     request: Request,
     post_id: uuid.UUID,
@@ -390,7 +392,8 @@ async def post_page(
 
 # --- GET /v1/views/members/{member_id} ---------------------------------------------------------------
 
-@router.get("/members/{member_id}", response_model=MemberView, responses=view_errors(401, 404, 422, 502, 504))
+@router.get("/members/{member_id}", response_model=MemberView, responses=view_errors(401, 404, 422, 502, 504),
+             openapi_extra={"x-agora-auth": "optional"})
 async def member_page(request: Request, member_id: uuid.UUID,
                       posts: Annotated[int, Query(ge=1, le=25, description="recent posts shown")] = 5) -> MemberView:
     """A member's page: their profile as the viewer may see it (karma included), how the viewer is connected to
@@ -439,7 +442,8 @@ class _Summary(BaseModel):
     summary: str
 
 
-@router.get("/notifications", response_model=NotificationsView, responses=view_errors(401, 422, 502, 504))
+@router.get("/notifications", response_model=NotificationsView, responses=view_errors(401, 422, 502, 504),
+             openapi_extra={"x-agora-auth": "required"})
 async def notifications(request: Request, limit: Annotated[int, Query(ge=1, le=50, description="items per kind")] = 20,
                         ) -> NotificationsView:
     """What waits for the signed-in member: invitations to answer, introductions to make or answer, replies to

@@ -135,6 +135,7 @@ def _hub(app: Any) -> StreamHub:
                 "A token may also be given as `?access_token=` (EventSource cannot set headers); the stream ends with `token_expired` "
                 "when it expires. The same stream is served over WebSocket at `/v1/streams/{channel}/ws` (resume with `?resume=`).",
     responses={200: {"content": {"text/event-stream": {}}, "description": "The event stream"}, **error_responses(400, 401, 404, 410, 503)},
+    openapi_extra={"x-agora-auth": "optional"},  # `me` needs a member; the public channels do not
 )
 async def stream_sse(channel: str, request: Request) -> Any:
     principal = await authenticate(request, allow_query_token=True)
