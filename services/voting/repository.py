@@ -31,6 +31,23 @@ class Targets:
         )
 
 
+class Casting:
+    """The reads a vote's acceptance needs, in one round trip."""
+
+    _SQL = text(
+        f"SELECT t.kind, t.author_id, EXISTS (SELECT 1 FROM {SCHEMA}.deleted_members d WHERE d.member_id = :v) "
+        f"FROM (SELECT 1) one LEFT JOIN {SCHEMA}.targets t ON t.target_id = :t"
+    )
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def check(self, target_id: uuid.UUID, voter_id: uuid.UUID) -> tuple[str | None, uuid.UUID | None, bool]:
+        """(target kind, target author — both None for an unknown target —, whether the voter's account was deleted)."""
+        kind, author, deleted = (await self.session.execute(self._SQL, {"t": target_id, "v": voter_id})).one()
+        return kind, author, bool(deleted)
+
+
 class Ballots:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session

@@ -20,7 +20,7 @@ from services.voting.integrity import reasons as reasons_catalogue
 from services.voting.integrity.events import outcome_of
 from services.voting.models import Ballot, Finding, Tally, Target
 from services.voting.models import outbox as outbox_rows
-from services.voting.repository import Ballots, Decisions, DeletedMembers, Findings, Reads, Tallies, Targets
+from services.voting.repository import Ballots, Casting, Decisions, DeletedMembers, Findings, Reads, Tallies, Targets
 from services.voting.schemas import (
     DecisionPage,
     DecisionRead,
@@ -52,12 +52,16 @@ def _vote_cast(target: Target, voter: uuid.UUID, value: int, at: datetime, origi
 
 
 async def cast(session: AsyncSession, voter: uuid.UUID, data: VoteCreate, origin: str | None = None, device: str | None = None) -> uuid.UUID:
-    await _check_voter(session, voter)
-    target = await Targets(session).get(data.target_id)
-    if target is None:
+    """The hot write path: one round trip of reads (target and voter together), one outbox row."""
+    kind, author, deleted = await Casting(session).check(data.target_id, voter)
+    if deleted:
+        raise Forbidden("this member's account was deleted; it cannot vote", code="member_deleted")
+    if kind is None or author is None:
         raise NotFound(f"target {data.target_id} not found", code="target_not_found")
-    vote_id, vote = _vote_cast(target, voter, data.value, datetime.now(UTC), origin, device)
-    key = str(target.target_id)
+    vote_id = uuid.uuid4()
+    vote = events.VoteCast(vote_id=vote_id, voter_id=voter, target_id=data.target_id, target_kind=kind, author_id=author,
+                           value=data.value, cast_at=datetime.now(UTC), origin=origin, device=device)
+    key = str(data.target_id)
     await outbox.publish(session, events.VOTE_CAST, vote, key=key, subject=key)
     return vote_id
 
