@@ -58,22 +58,17 @@ sys.path.insert(0, str(ROOT))
 
 from services.catalog import TOPICS  # noqa: E402
 from services.kit.topics import ensure_topics  # noqa: E402
+from tests.support import infra  # noqa: E402
 from tests.support.processes import Proc, free_port  # noqa: E402
 from tests.support.tokens import TestIssuer  # noqa: E402
 
 LOGS = ROOT / ".run" / "logs" / "bench"
 
 
-def admin_url() -> str:
-    return os.environ.get("DATABASE_URL") or "postgresql://agora@127.0.0.1:55432/agora"
-
-
-def bootstrap() -> str:
-    return os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or "127.0.0.1:59092"
-
-
-def with_db(url: str, db: str) -> str:
-    return url.rpartition("/")[0] + "/" + db
+# The infrastructure the test suite uses (DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS, else the local platform).
+admin_url = infra.base_database_url
+bootstrap = infra.bootstrap_servers
+with_db = infra._with_db
 
 
 def start(name: str, args: list[str], env: dict[str, str], port_var: str | None) -> Proc:
@@ -121,21 +116,8 @@ def _now() -> Any:
 
 
 async def cleanup(database: str, prefix: str) -> None:
-    from aiokafka.admin import AIOKafkaAdminClient
-
-    conn = await asyncpg.connect(admin_url())
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-    finally:
-        await conn.close()
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap())
-    await admin.start()
-    try:
-        mine = [t for t in await admin.list_topics() if t.startswith(prefix)]
-        if mine:
-            await admin.delete_topics(mine)
-    finally:
-        await admin.close()
+    await infra.drop_database(admin_url(), database)
+    await infra.delete_topics(bootstrap(), prefix)
 
 
 class Run:

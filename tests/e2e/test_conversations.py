@@ -9,30 +9,10 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import wait_until
+from tests.e2e.members import connect, member
 from tests.integration.gateway.sse import Event, Stream, open_stream
 
 CONVERSATION_EVENTS = ("message.", "message_request.", "conversation.")
-
-
-async def _member(client: httpx.AsyncClient, handle: str) -> tuple[uuid.UUID, dict[str, str]]:
-    creds = {"email": f"{handle}@example.org", "password": "correct horse battery"}
-    r = await client.post("/v1/accounts", json={**creds, "handle": handle})
-    assert r.status_code == 201, r.text
-    r2 = await client.post("/v1/sessions", json=creds)
-    assert r2.status_code == 201, r2.text
-    return uuid.UUID(r.json()["id"]), {"authorization": f"Bearer {r2.json()['access_token']}"}
-
-
-async def _connect(client: httpx.AsyncClient, a: tuple[uuid.UUID, dict[str, str]], b: tuple[uuid.UUID, dict[str, str]]) -> None:
-    async def invited() -> dict[str, Any] | None:  # connections learns of new members from profiles' events
-        r = await client.post("/v1/invitations", json={"to_id": str(b[0])}, headers=a[1])
-        assert r.status_code in (201, 404), r.text
-        return r.json() if r.status_code == 201 else None
-
-    invitation = await wait_until(invited, timeout=30)
-    r = await client.post(f"/v1/invitations/{invitation['invitation_id']}/accept", headers=b[1])
-    assert r.status_code == 200, r.text
 
 
 async def _next_conversation_event(stream: Stream, timeout: float = 30) -> Event:
@@ -46,9 +26,9 @@ async def _next_conversation_event(stream: Stream, timeout: float = 30) -> Event
 async def test_a_message_reaches_the_recipients_stream_only_as_metadata(system: Any, unique: str) -> None:
     gw = system.gateway
     async with httpx.AsyncClient(base_url=gw, timeout=15) as client:
-        a, b, c, d = [await _member(client, f"dm{i}_{unique}") for i in range(4)]
+        a, b, c, d = [await member(client, f"dm{i}_{unique}") for i in range(4)]
         for other in (b, c, d):
-            await _connect(client, a, other)
+            await connect(client, a, other)
         async with (open_stream(f"{gw}/v1/streams/me", headers=b[1]) as b_stream,
                     open_stream(f"{gw}/v1/streams/me", headers=c[1]) as c_stream,
                     open_stream(f"{gw}/v1/streams/me", headers=d[1]) as d_stream):

@@ -14,27 +14,8 @@ from typing import Any
 import httpx
 
 from tests.conftest import wait_until
+from tests.e2e.members import connect, member
 from tests.integration.gateway.sse import Stream, open_stream
-
-
-async def _member(client: httpx.AsyncClient, handle: str) -> tuple[uuid.UUID, dict[str, str]]:
-    creds = {"email": f"{handle}@example.org", "password": "correct horse battery"}
-    r = await client.post("/v1/accounts", json={**creds, "handle": handle})
-    assert r.status_code == 201, r.text
-    r2 = await client.post("/v1/sessions", json=creds)
-    assert r2.status_code == 201, r2.text
-    return uuid.UUID(r.json()["id"]), {"authorization": f"Bearer {r2.json()['access_token']}"}
-
-
-async def _connect(client: httpx.AsyncClient, a: tuple[uuid.UUID, dict[str, str]], b: tuple[uuid.UUID, dict[str, str]]) -> None:
-    async def invited() -> dict[str, Any] | None:  # connections learns of new members from profiles' events
-        r = await client.post("/v1/invitations", json={"to_id": str(b[0]), "note": "Met at the meetup"}, headers=a[1])
-        assert r.status_code in (201, 404), r.text
-        return r.json() if r.status_code == 201 else None
-
-    invitation = await wait_until(invited, timeout=30)
-    r = await client.post(f"/v1/invitations/{invitation['invitation_id']}/accept", headers=b[1])
-    assert r.status_code == 200, r.text
 
 
 async def _until(stream: Stream, event_type: str, timeout: float = 30) -> dict[str, Any]:
@@ -48,12 +29,12 @@ async def _until(stream: Stream, event_type: str, timeout: float = 30) -> dict[s
 async def test_networking_journey_register_profile_invite_accept_introduction(system: Any, unique: str) -> None:
     gw = system.gateway
     async with httpx.AsyncClient(base_url=gw, timeout=15) as client:
-        ann, ben, cat = [await _member(client, f"{n}_{unique}") for n in ("ann", "ben", "cat")]
+        ann, ben, cat = [await member(client, f"{n}_{unique}") for n in ("ann", "ben", "cat")]
         r = await client.patch("/v1/profiles/me", headers=ann[1], json={"display_name": "Ann", "headline": "Looking for a co-founder",
                                                                          "visibility": {"headline": "connections"}})
         assert r.status_code == 200, r.text
-        await _connect(client, ann, ben)
-        await _connect(client, ben, cat)
+        await connect(client, ann, ben)
+        await connect(client, ben, cat)
 
         async with open_stream(f"{gw}/v1/streams/me", headers=ann[1]) as ann_stream:
             assert (await ann_stream.next()).event == "ready"
@@ -94,7 +75,7 @@ async def test_sharing_journey_post_comment_vote_scores_feed_and_notifications(s
     gw = system.gateway
     topic = f"journey-{unique[:8]}"
     async with httpx.AsyncClient(base_url=gw, timeout=15) as client:
-        ann, ben, cat = [await _member(client, f"{n}s_{unique}") for n in ("ann", "ben", "cat")]
+        ann, ben, cat = [await member(client, f"{n}s_{unique}") for n in ("ann", "ben", "cat")]
         async with open_stream(f"{gw}/v1/streams/me", headers=ann[1]) as ann_stream:
             assert (await ann_stream.next()).event == "ready"
             r = await client.post("/v1/posts", headers=ann[1], json={"kind": "article", "title": f"Crowds decide {unique}",

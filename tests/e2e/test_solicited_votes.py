@@ -10,33 +10,16 @@ from typing import Any
 import httpx
 
 from tests.conftest import wait_until
-
-
-async def _member(client: httpx.AsyncClient, handle: str) -> tuple[uuid.UUID, dict[str, str]]:
-    creds = {"email": f"{handle}@example.org", "password": "correct horse battery"}
-    r = await client.post("/v1/accounts", json={**creds, "handle": handle})
-    assert r.status_code == 201, r.text
-    member = uuid.UUID(r.json()["id"])
-    r = await client.post("/v1/sessions", json=creds)
-    assert r.status_code == 201, r.text
-    return member, {"authorization": f"Bearer {r.json()['access_token']}"}
+from tests.e2e.members import connect, member
 
 
 async def test_a_post_link_sent_to_connections_then_their_votes_are_marked_solicited(system: Any, issuer: Any, unique: str) -> None:
     async with httpx.AsyncClient(base_url=system.gateway, timeout=15) as client:
-        members = [await _member(client, f"sol{i}_{unique}") for i in range(4)]
+        members = [await member(client, f"sol{i}_{unique}") for i in range(4)]
         (author, _), (b, _), (c, _), (stranger, _) = members
         h = dict(members)
         for friend in (b, c):
-
-            async def invited(friend: uuid.UUID = friend) -> dict[str, Any] | None:  # connections learns of members from events
-                r = await client.post("/v1/invitations", json={"to_id": str(friend)}, headers=h[author])
-                assert r.status_code in (201, 404), r.text
-                return r.json() if r.status_code == 201 else None
-
-            invitation = await wait_until(invited, timeout=30)
-            r = await client.post(f"/v1/invitations/{invitation['invitation_id']}/accept", headers=h[friend])
-            assert r.status_code == 200, r.text
+            await connect(client, (author, h[author]), (friend, h[friend]))
         r = await client.post("/v1/posts", json={"kind": "question", "title": f"Worth a vote {unique}?", "topics": ["asks"]}, headers=h[author])
         assert r.status_code == 201, r.text
         post = r.json()["id"]
