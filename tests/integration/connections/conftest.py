@@ -8,21 +8,14 @@ what the service wrote to its outbox about a member, in order.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-import asyncpg
 import orjson
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.connections import handlers
 from services.connections.config import SCHEMA
-from services.kit.db import make_engine, make_sessions
-from services.kit.events import CloudEvent
-from tests.conftest import AppClient
-
+from tests.support.connections import api, auth, connect, db, member, profile_event, sessions  # noqa: F401  (fixtures)
 
 LIMITS = dict(invitation_pending_cap=3, invitation_weekly_cap=5, restriction_min_resolved=3, restriction_decline_ratio=0.6,
               introduction_open_cap=2)
@@ -31,55 +24,6 @@ LIMITS = dict(invitation_pending_cap=3, invitation_weekly_cap=5, restriction_min
 @pytest.fixture(scope="session")
 def conn_settings(settings_for: Any) -> Any:
     return settings_for("connections", **LIMITS)
-
-
-@pytest.fixture(scope="session")
-async def api(conn_settings: Any) -> AsyncIterator[Any]:
-    from services.connections.main import create_app
-
-    wrapper = AppClient(create_app(conn_settings))
-    client = await wrapper.__aenter__()
-    yield client
-    await wrapper.__aexit__(None, None, None)
-
-
-@pytest.fixture(scope="session")
-async def sessions(conn_settings: Any) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = make_engine(conn_settings, SCHEMA, pool_size=2)
-    yield make_sessions(engine)
-    await engine.dispose()
-
-
-def profile_event(event_type: str, data: dict[str, Any]) -> CloudEvent:
-    return CloudEvent(id=str(uuid.uuid4()), source="agora/profiles", type=event_type, time=datetime.now(UTC), data=data,
-                      subject=data.get("member_id"))
-
-
-@pytest.fixture(scope="session")
-def member(sessions: async_sessionmaker[AsyncSession]) -> Callable[..., Awaitable[uuid.UUID]]:
-    async def register(handle: str | None = None, topics: list[str] | None = None) -> uuid.UUID:
-        mid = uuid.uuid4()
-        async with sessions() as s, s.begin():
-            await handlers.on_registered(s, profile_event("profile.registered", {
-                "member_id": str(mid), "handle": handle or f"m-{mid.hex[:8]}", "registered_at": datetime.now(UTC).isoformat()}))
-            if topics is not None:
-                await handlers.on_updated(s, profile_event("profile.updated", {
-                    "member_id": str(mid), "topics": topics, "updated_at": datetime.now(UTC).isoformat()}))
-        return mid
-
-    return register
-
-
-@pytest.fixture(scope="session")
-def db(test_infra: Any) -> Callable[..., Awaitable[Any]]:
-    async def fetch(sql: str, *args: Any) -> list[asyncpg.Record]:
-        conn = await asyncpg.connect(test_infra.database_url)
-        try:
-            return await conn.fetch(sql, *args)
-        finally:
-            await conn.close()
-
-    return fetch
 
 
 @pytest.fixture(scope="session")
@@ -94,16 +38,3 @@ def outbox_events(db: Any) -> Callable[..., Awaitable[list[tuple[str, str, dict[
         return out
 
     return read
-
-
-@pytest.fixture(scope="session")
-def auth(issuer: Any) -> Callable[[uuid.UUID], dict[str, str]]:
-    return issuer.headers  # type: ignore[no-any-return]
-
-
-async def connect(api: Any, auth: Any, a: uuid.UUID, b: uuid.UUID) -> None:
-    """Connect two members the way members do: an invitation accepted."""
-    r = await api.post("/v1/invitations", json={"to_id": str(b)}, headers=auth(a))
-    assert r.status_code == 201, r.text
-    r = await api.post(f"/v1/invitations/{r.json()['invitation_id']}/accept", headers=auth(b))
-    assert r.status_code == 200, r.text

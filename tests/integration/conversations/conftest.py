@@ -8,70 +8,23 @@ reads what the service wrote to its outbox about a conversation, in order.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-import asyncpg
 import orjson
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.connections import handlers
 from services.connections.config import SCHEMA
-from services.kit.db import make_engine, make_sessions
-from tests.conftest import AppClient
-from tests.integration.connections.conftest import connect, profile_event
+from tests.support.connections import api, auth, connect, db, member, profile_event, sessions  # noqa: F401  (fixtures)
 
-__all__ = ["connect"]
+__all__ = ["connect", "profile_event"]
 
 LIMITS = dict(message_rate_per_minute=12, new_conversations_per_hour=6, message_requests_per_day=2, group_max_members=4)
 
 
 @pytest.fixture(scope="session")
-def conv_settings(settings_for: Any) -> Any:
+def conn_settings(settings_for: Any) -> Any:
     return settings_for("connections", **LIMITS)
-
-
-@pytest.fixture(scope="session")
-async def api(conv_settings: Any) -> AsyncIterator[Any]:
-    from services.connections.main import create_app
-
-    wrapper = AppClient(create_app(conv_settings))
-    client = await wrapper.__aenter__()
-    yield client
-    await wrapper.__aexit__(None, None, None)
-
-
-@pytest.fixture(scope="session")
-async def sessions(conv_settings: Any) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = make_engine(conv_settings, SCHEMA, pool_size=2)
-    yield make_sessions(engine)
-    await engine.dispose()
-
-
-@pytest.fixture(scope="session")
-def member(sessions: async_sessionmaker[AsyncSession]) -> Callable[..., Awaitable[uuid.UUID]]:
-    async def register(handle: str | None = None) -> uuid.UUID:
-        mid = uuid.uuid4()
-        async with sessions() as s, s.begin():
-            await handlers.on_registered(s, profile_event("profile.registered", {
-                "member_id": str(mid), "handle": handle or f"m-{mid.hex[:8]}", "registered_at": datetime.now(UTC).isoformat()}))
-        return mid
-
-    return register
-
-
-@pytest.fixture(scope="session")
-def db(test_infra: Any) -> Callable[..., Awaitable[Any]]:
-    async def fetch(sql: str, *args: Any) -> list[asyncpg.Record]:
-        conn = await asyncpg.connect(test_infra.database_url)
-        try:
-            return await conn.fetch(sql, *args)
-        finally:
-            await conn.close()
-
-    return fetch
 
 
 @pytest.fixture(scope="session")
@@ -81,11 +34,6 @@ def events(db: Any) -> Callable[..., Awaitable[list[dict[str, Any]]]]:
         return [orjson.loads(r["payload"]) for r in rows]
 
     return read
-
-
-@pytest.fixture(scope="session")
-def auth(issuer: Any) -> Callable[[uuid.UUID], dict[str, str]]:
-    return issuer.headers  # type: ignore[no-any-return]
 
 
 async def start(api: Any, auth: Any, me: uuid.UUID, *others: uuid.UUID, body: str = "hello", **extra: Any) -> Any:
