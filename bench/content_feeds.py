@@ -32,11 +32,8 @@ import asyncio
 import importlib.util
 import tempfile
 import logging
-import os
 import random
-import secrets
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -303,25 +300,15 @@ async def main() -> None:
     ap.add_argument("--samples", type=int, default=200)
     ap.add_argument("--keep", action="store_true", help="keep the scratch database")
     args = ap.parse_args()
-    admin = os.environ.get("DATABASE_URL", "postgresql://agora@127.0.0.1:55432/agora")
-    name = f"agora_bench_content_{secrets.token_hex(4)}"
-    url = admin.rpartition("/")[0] + "/" + name
-    conn = await asyncpg.connect(admin)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    try:
-        env = dict(os.environ, DATABASE_URL=url, KAFKA_BOOTSTRAP_SERVERS=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:59092"))
-        subprocess.run([sys.executable, "-m", "services.cli", "migrate", "content"], cwd=ROOT, env=env, check=True, capture_output=True)
-        print(f"scratch database {name}; generating:", flush=True)
+
+    from bench.scratch import scratch_database
+
+    async with scratch_database("content", "content", keep=args.keep) as url:
+        print(f"scratch database {url.rpartition('/')[2]}; generating:", flush=True)
         t = time.perf_counter()
         await load(url, args.posts, args.comments)
         print(f"  load total {time.perf_counter() - t:.1f} s", flush=True)
         await measure(url, args.samples)
-    finally:
-        if not args.keep:
-            conn = await asyncpg.connect(admin)
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await conn.close()
 
 
 if __name__ == "__main__":

@@ -26,9 +26,7 @@ import argparse
 import asyncio
 import os
 import random
-import secrets
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -161,22 +159,17 @@ async def main() -> None:
     p.add_argument("--keep", action="store_true", help="keep the scratch database")
     a = p.parse_args()
 
-    admin = os.environ.get("DATABASE_URL", "postgresql://agora@127.0.0.1:55432/agora")
-    name = f"agora_bench_profiles_{secrets.token_hex(4)}"
-    url = admin.rsplit("/", 1)[0] + "/" + name
-    conn = await asyncpg.connect(admin)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    try:
-        env = dict(os.environ, DATABASE_URL=url, KAFKA_BOOTSTRAP_SERVERS=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:59092"))
-        subprocess.run([sys.executable, "-m", "services.cli", "migrate", "profiles"], cwd=ROOT, env=env, check=True, capture_output=True)
+    from bench.scratch import scratch_database
+
+    async with scratch_database("profiles", "profiles", keep=a.keep) as url:
+        kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:59092")
         took = await load(url, a.members)
         print(f"generated {a.members:,} members (+ search documents by trigger) in {took:.1f} s")
 
         with tempfile.TemporaryDirectory() as tmp:
             key_file = Path(tmp) / "keys.json"
             keys.generate(key_file)
-            settings = Settings(database_url=url, kafka_bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"], signing_keys_file=key_file, log_level="WARNING")
+            settings = Settings(database_url=url, kafka_bootstrap_servers=kafka, signing_keys_file=key_file, log_level="WARNING")
             app = create_app(settings)
             ring = keys.KeyRing.from_file(key_file)
             now = int(time.time())
@@ -206,13 +199,6 @@ async def main() -> None:
                     print(f"{label:<26}{r['rps']:>9.0f}{r['p50']:>9.2f}{r['p99']:>9.2f}{r['max']:>9.2f}{r['n']:>7}{r['errors']:>8}")
                 for c in clients.values():
                     await c.aclose()
-    finally:
-        if not a.keep:
-            conn = await asyncpg.connect(admin)
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await conn.close()
-        else:
-            print(f"kept database {name}")
 
 
 if __name__ == "__main__":
