@@ -207,16 +207,21 @@ class PgCpu:
         return sum(v - self.start[p] for p, v in self.seen.items())
 
 
-async def phase_raw(prefix: str, total: int, **_: Any) -> dict[str, Any]:
+async def from_the_start(prefix: str) -> Any:
+    """A group-less consumer of the votes topic, every partition at its beginning (raw and naive phases)."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
-    topic = VOTES.qualified(prefix)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap(), enable_auto_commit=False, fetch_max_bytes=64 << 20, max_partition_fetch_bytes=4 << 20)
     await consumer.start()
+    tps = [TopicPartition(VOTES.qualified(prefix), p) for p in range(VOTES.partitions)]
+    consumer.assign(tps)
+    await consumer.seek_to_beginning(*tps)
+    return consumer
+
+
+async def phase_raw(prefix: str, total: int, **_: Any) -> dict[str, Any]:
+    consumer = await from_the_start(prefix)
     try:
-        tps = [TopicPartition(topic, p) for p in range(VOTES.partitions)]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
         n, first, t0 = 0, 0, 0.0
         loads = orjson.loads
         with Peak() as peak:
@@ -348,17 +353,10 @@ ON CONFLICT (target_id) DO UPDATE SET ups = t.ups + excluded.ups, downs = t.down
 
 
 async def phase_naive(prefix: str, total: int, database_url: str, **_: Any) -> dict[str, Any]:
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-
     conn = await asyncpg.connect(database_url)
     await conn.execute(_NAIVE_DDL)
-    topic = VOTES.qualified(prefix)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap(), enable_auto_commit=False, fetch_max_bytes=64 << 20, max_partition_fetch_bytes=4 << 20)
-    await consumer.start()
+    consumer = await from_the_start(prefix)
     try:
-        tps = [TopicPartition(topic, p) for p in range(VOTES.partitions)]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
         n, first, t0 = 0, 0, 0.0
         pg = PgCpu(database_url)
         with Peak() as peak:
