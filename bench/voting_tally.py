@@ -265,11 +265,12 @@ async def phase_tally(prefix: str, total: int, database_url: str, batch: int, pr
         t1 = time.perf_counter()
         used = psutil.Process().cpu_times()
         pg_cpu = pg.end()
+        gc_pause = consumer.collect_garbage()  # what the hourly pass costs with this state (not timed above)
         stop.set()
         await task
     pipe = consumer.pipeline.counters
     return {**await totals(database_url), "rate": (consumer.messages - first) / (t1 - t0), "rss": peak.peak, "n": consumer.messages,
-            "batches": consumer.batches, "timings": consumer.timings, "copy_fallbacks": consumer.copy_fallbacks,
+            "batches": consumer.batches, "timings": consumer.timings, "gc": [consumer.gc_passes - 1, gc_pause], "copy_fallbacks": consumer.copy_fallbacks,
             "cpu": used.user + used.system - cpu.user - cpu.system, "wall": t1 - t0, "pg_cpu": pg_cpu, "counted": consumer.messages - first,
             "repeats": pipe.repeats, "duplicates": pipe.duplicates, "revisions": pipe.revisions}
 
@@ -538,6 +539,9 @@ def main() -> None:
         if r["timings"]:
             print("  seconds per stage: " + ", ".join(f"{k} {v:.1f}" for k, v in r["timings"].items())
                   + "  (decode/page_in/decide/build overlap the previous batch's commit)")
+        if r.get("gc"):
+            print(f"  cyclic GC: automatic collection off, {r['gc'][0]} passes during the run; one pass over the final state "
+                  f"(run hourly) paused it {r['gc'][1] * 1000:.0f} ms")
     print(f"(one run on {psutil.cpu_count()} cores shared with Kafka and PostgreSQL; load average now {os.getloadavg()[0]:.1f}; "
           f"naive batch {NAIVE_BATCH:,})")
 
