@@ -2,7 +2,7 @@
 and the raw Kafka ceiling, measured on the same preloaded votes in one run.
 
     uv run python bench/voting_tally.py [--votes 1000000] [--targets 100000] [--voters 200000] [--batch 10000]
-        [--tally "10000/sync 10000 10000/p2"] [--repeat N] [--skip raw,naive]
+        [--tally "10000/gc 10000 10000/p2"] [--repeat N] [--skip raw,naive]
 
 Preloads --votes `vote.cast` CloudEvents (Zipf(1.0) over targets, voters' activity skewed, ~6% repeats
 of a standing vote, ~6% changes or clears, cast_at in order over 12 hours) into its own topic prefix
@@ -12,8 +12,9 @@ each in a fresh child process (so peak RSS is that phase's own):
   tally    the tally consumer (services/voting/tally.py) with every check on: CloudEvent + schema
            validation, dedupe, the decision pipeline, ballots + tallies + tally.updated outbox + offsets
            in one transaction per batch
-           --tally runs variants of it, each on a fresh database: BATCH[/sync][/pN] (sync: with
-           synchronous_commit on, as before 2026-11-27; pN: N consumer processes of one group,
+           --tally runs variants of it, each on a fresh database: BATCH[/sync][/gc][/pN] (sync: with
+           synchronous_commit on, as before 2026-11-27; gc: automatic cyclic GC with raised thresholds,
+           as before 2026-11-27 21:30 UTC; pN: N consumer processes of one group,
            `agora consume voting tally`, progress read from the offsets they store)
   naive    per vote: one `INSERT … ON CONFLICT (voter, target) DO UPDATE` + a tally upsert (one
            statement, executemany), one transaction + stored offsets per 5,000 votes
@@ -242,12 +243,14 @@ async def phase_raw(prefix: str, total: int, **_: Any) -> dict[str, Any]:
         await consumer.stop()
 
 
-async def phase_tally(prefix: str, total: int, database_url: str, batch: int, procs: int = 1, sync: bool = False, **_: Any) -> dict[str, Any]:
+async def phase_tally(prefix: str, total: int, database_url: str, batch: int, procs: int = 1, sync: bool = False, gc: bool = False,
+                      **_: Any) -> dict[str, Any]:
     if procs > 1:
         return await tally_processes(prefix, total, database_url, batch, procs, sync)
     from services.voting.tally import TallyConsumer
 
-    consumer = TallyConsumer(database_url=database_url, bootstrap_servers=bootstrap(), topic_prefix=prefix, batch_size=batch, synchronous_commit=sync)
+    consumer = TallyConsumer(database_url=database_url, bootstrap_servers=bootstrap(), topic_prefix=prefix, batch_size=batch, synchronous_commit=sync,
+                             automatic_gc=gc)
     stop = asyncio.Event()
     pg = PgCpu(database_url)
     pg.begin()
@@ -270,7 +273,7 @@ async def phase_tally(prefix: str, total: int, database_url: str, batch: int, pr
         await task
     pipe = consumer.pipeline.counters
     return {**await totals(database_url), "rate": (consumer.messages - first) / (t1 - t0), "rss": peak.peak, "n": consumer.messages,
-            "batches": consumer.batches, "timings": consumer.timings, "gc": [consumer.gc_passes - 1, gc_pause], "copy_fallbacks": consumer.copy_fallbacks,
+            "batches": consumer.batches, "timings": consumer.timings, "gc": [consumer.gc_passes - 1, gc_pause, gc], "copy_fallbacks": consumer.copy_fallbacks,
             "cpu": used.user + used.system - cpu.user - cpu.system, "wall": t1 - t0, "pg_cpu": pg_cpu, "counted": consumer.messages - first,
             "repeats": pipe.repeats, "duplicates": pipe.duplicates, "revisions": pipe.revisions}
 
@@ -429,8 +432,8 @@ def main() -> None:
     ap.add_argument("--targets", type=int, default=100_000)
     ap.add_argument("--voters", type=int, default=200_000)
     ap.add_argument("--batch", type=int, default=10_000, help="the tally consumer's batch size (VOTING_TALLY_BATCH_SIZE)")
-    ap.add_argument("--tally", default="", help="tally consumer variants, space-separated: BATCH[/sync][/pN] "
-                    "(sync: synchronous_commit=on; pN: N consumer processes in one group), e.g. '10000/sync 50000 50000/p2'; "
+    ap.add_argument("--tally", default="", help="tally consumer variants, space-separated: BATCH[/sync][/gc][/pN] "
+                    "(sync: synchronous_commit=on; gc: automatic cyclic GC as before; pN: N consumer processes in one group), e.g. '10000/sync 50000 50000/p2'; "
                     "default: just --batch")
     ap.add_argument("--repeat", type=int, default=1, help="runs of each phase, interleaved; the median is printed")
     ap.add_argument("--skip", default="", help="comma-separated phases to skip (raw, tally, naive)")
@@ -455,16 +458,18 @@ def main() -> None:
     variants: dict[str, dict[str, Any]] = {}
     for spec in (a.tally.split() or [str(a.batch)]):
         parts = spec.split("/")
-        v: dict[str, Any] = {"batch": int(parts[0]), "procs": 1, "sync": False}
+        v: dict[str, Any] = {"batch": int(parts[0]), "procs": 1, "sync": False, "gc": False}
         for x in parts[1:]:
             if x == "sync":
                 v["sync"] = True
+            elif x == "gc":
+                v["gc"] = True
             elif x.startswith("p"):
                 v["procs"] = int(x[1:])
             else:
                 raise SystemExit(f"bad --tally variant {spec!r}")
-        if v["sync"] and v["procs"] > 1:
-            raise SystemExit("/sync is a variant of the in-process run only (the worker always runs with synchronous_commit off)")
+        if (v["sync"] or v["gc"]) and v["procs"] > 1:
+            raise SystemExit("/sync and /gc are variants of the in-process run only (the worker always runs with the defaults)")
         variants[f"tally {spec}"] = v
     run_id = secrets.token_hex(4)
     database, prefix = f"agora_bench_{run_id}", f"bench{run_id}."
@@ -508,7 +513,7 @@ def main() -> None:
     print()
     labels = {"raw": "raw ceiling: fetch + orjson.loads only", "naive": "naive: per-vote upsert + tally upsert"}
     for label, v in variants.items():
-        labels[label] = (f"tally, batch {v['batch']:,}" + (", synchronous_commit on" if v["sync"] else "")
+        labels[label] = (f"tally, batch {v['batch']:,}" + (", synchronous_commit on" if v["sync"] else "") + (", automatic GC" if v["gc"] else "")
                          + (f", {v['procs']} processes" if v["procs"] > 1 else "") + ": every check on")
     print(f"{'':<58} {'votes/s':>10}   {'peak RSS':>8}   {'CPU µs per vote':>22}   {'CPU-bound':>10}")
     print(f"{'':<58} {'':>10}   {'':>8}   {'client':>7} {'PG':>6} {'total':>7}   {'votes/s':>10}")
@@ -540,8 +545,8 @@ def main() -> None:
             print("  seconds per stage: " + ", ".join(f"{k} {v:.1f}" for k, v in r["timings"].items())
                   + "  (decode/page_in/decide/build overlap the previous batch's commit)")
         if r.get("gc"):
-            print(f"  cyclic GC: automatic collection off, {r['gc'][0]} passes during the run; one pass over the final state "
-                  f"(run hourly) paused it {r['gc'][1] * 1000:.0f} ms")
+            mode = "automatic collection on (raised thresholds)" if r["gc"][2] else f"automatic collection off, {r['gc'][0]} passes during the run"
+            print(f"  cyclic GC: {mode}; one full pass over the final state (run hourly) paused it {r['gc'][1] * 1000:.0f} ms")
     print(f"(one run on {psutil.cpu_count()} cores shared with Kafka and PostgreSQL; load average now {os.getloadavg()[0]:.1f}; "
           f"naive batch {NAIVE_BATCH:,})")
 

@@ -172,7 +172,7 @@ class Prepared:
 GC_EVERY = 3600.0  # seconds between two passes of the cyclic garbage collector (see tune_gc)
 
 
-def tune_gc() -> Callable[[], None]:
+def tune_gc(automatic: bool = False) -> Callable[[], None]:
     """This process allocates a few dozen small objects per vote and keeps millions alive (standing
     votes and the detectors' windows). The cyclic collector kept rescanning them: with the default
     thresholds ~3x slower; with raised ones (200,000 / 50 / 1,000) its young passes still cost ~100 ms
@@ -183,14 +183,19 @@ def tune_gc() -> Callable[[], None]:
     and `collect_garbage()` runs one pass every GC_EVERY seconds for the rare cycles (an exception's
     traceback, rebalance bookkeeping). That pass scans the whole state: ~1.5 s with a million standing
     votes (bench/voting_tally.py prints it), once an hour, well inside the Kafka session timeout.
+    `automatic=True` keeps the previous setting (raised thresholds), for the bench's comparison.
     Returns what undoes it (run() calls it on the way out: tests run consumers inside their process)."""
-    was_enabled = gc.isenabled()
+    was_enabled, thresholds = gc.isenabled(), gc.get_threshold()
     gc.collect()
     gc.freeze()
-    gc.disable()
+    if automatic:
+        gc.set_threshold(200_000, 50, 1000)
+    else:
+        gc.disable()
 
     def restore() -> None:
         gc.unfreeze()
+        gc.set_threshold(*thresholds)
         if was_enabled:
             gc.enable()
 
@@ -311,6 +316,7 @@ class TallyConsumer:
         deadletter: Topic | None = DEADLETTER,
         schema: str = SCHEMA,
         synchronous_commit: bool = False,
+        automatic_gc: bool = False,
     ) -> None:
         self.database_url = database_url
         self.bootstrap_servers = bootstrap_servers
@@ -324,6 +330,7 @@ class TallyConsumer:
         self.deadletter = deadletter
         self.s = schema
         self.synchronous_commit = synchronous_commit  # off by default: see run()
+        self.automatic_gc = automatic_gc  # off by default: see tune_gc()
         self.lock = asyncio.Lock()
         self.ready = False
         self.pipeline = self.decisions()
@@ -368,7 +375,7 @@ class TallyConsumer:
     # -- lifecycle -----------------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
-        restore_gc = tune_gc()
+        restore_gc = tune_gc(self.automatic_gc)
         try:
             await self._run(stop)
         finally:
@@ -414,7 +421,7 @@ class TallyConsumer:
                 records = await self.consumer.getmany(timeout_ms=0 if self.inflight else 200, max_records=self.batch_size)
                 if not records and self.inflight is None and time.monotonic() >= self.next_compaction:
                     await self.compact_context()
-                if time.monotonic() >= self.next_gc:
+                if time.monotonic() >= self.next_gc and not self.automatic_gc:
                     self.collect_garbage()
                 async with self.lock:
                     try:
