@@ -4,7 +4,9 @@
 the one error shape for every failure (ours, validation, routing, unexpected), `/healthz` and `/readyz`,
 and a lifespan that creates the database engine (never at import time) and disposes it on shutdown.
 Routes get a transaction-scoped session with `Depends(session)`: it commits when the route returns and
-before the response is sent, so a failed commit is an error response, never a lost write.
+before the response is sent, so a failed commit is an error response, never a lost write. An app built
+with `asyncpg_pool=True` also has a plain asyncpg pool (`app.state.pool`) for measured hot paths, whose
+statements run in autocommit (each its own transaction).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.kit import logs, tracing
 from services.kit.auth import Principal, TokenVerifier, bearer_token
-from services.kit.db import make_engine, make_sessions
+from services.kit.db import make_engine, make_pool, make_sessions
 from services.kit.errors import AgoraError, PayloadTooLarge, error_body
 from services.kit.settings import ProcessSettings
 
@@ -184,8 +186,10 @@ def build_app(
     extensions: Sequence[Extension] = (),
     body_limit: int = 1 << 20,
     version: str = "1.0.0",
+    asyncpg_pool: bool = False,
 ) -> FastAPI:
-    """Create a service's FastAPI app. `extensions` are async context managers run inside the lifespan."""
+    """Create a service's FastAPI app. `extensions` are async context managers run inside the lifespan;
+    `asyncpg_pool` adds `app.state.pool` (needs a schema)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -195,15 +199,23 @@ def build_app(
             app.state.engine = make_engine(settings, schema)
             app.state.sessions = make_sessions(app.state.engine)
             app.state.readiness.append(database_ready)
+            if asyncpg_pool:
+                app.state.pool = await make_pool(settings, schema)
         app.state.verifier = TokenVerifier(settings.jwks_url) if settings.jwks_url else None
         try:
             async with _nested(app, extensions):
                 yield
         finally:
             if schema is not None:
+                if asyncpg_pool:
+                    await app.state.pool.close()
                 await app.state.engine.dispose()
 
-    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
+    # FastAPI's native OpenTelemetry bridge is off: Agora carries traces itself (kit.tracing: traceparent in
+    # logs, outbox rows and calls) and configures no OpenTelemetry provider, and the bridge looked the global
+    # providers up on every request (≈ 13% of POST /v1/votes' CPU) only to find none.
+    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan,
+                  telemetry={"tracing": False, "metrics": False, "logs": False})
     app.state.settings = settings
     app.state.readiness = []
     install_error_handlers(app)
