@@ -27,8 +27,11 @@ tally was seen before the client read its 202 counts 0). It prints, for the vote
   visible     202 → its tally visible in PostgreSQL (what GET /v1/tallies/{id} reads)
   end to end  due time → visible
 as p50 / p99 / max, with the offered and achieved rates, the relay's share (outbox created_at →
-published_at) and the CPU each process used. If the client or the services cannot keep up with --rate,
-the achieved rate says so.
+published_at) and the CPU each process used, and per accepted vote: the voting servers' CPU and the
+PostgreSQL backends' (all of the bench database's: API, relay, tally consumer, the bench's poll; read from
+/proc, so run it on the database's host). On this shared box CPU per vote is the figure to compare across
+runs: other load stretches wall time far more than CPU time. If the client or the services cannot keep
+up with --rate, the achieved rate says so.
 Environment: DATABASE_URL (an admin URL on the server), KAFKA_BOOTSTRAP_SERVERS.
 """
 
@@ -80,6 +83,42 @@ def start(name: str, args: list[str], env: dict[str, str], port_var: str | None)
     with log.open("wb") as fh:
         popen = subprocess.Popen([sys.executable, "-m", "services.cli", *args], cwd=ROOT, env=full, stdout=fh, stderr=subprocess.STDOUT)
     return Proc(name, popen, port, log)
+
+
+class PgCpu:
+    """CPU seconds of the PostgreSQL backends serving one database, its own sampling connection excluded
+    (sampled every 0.2 s from /proc; a backend first seen mid-run counts from its first sample)."""
+
+    def __init__(self, database_url: str) -> None:
+        self.url = database_url
+        self.seen: dict[int, float] = {}
+        self.start: dict[int, float] = {}
+        self.task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        conn = await asyncpg.connect(self.url)
+        try:
+            me = await conn.fetchval("SELECT pg_backend_pid()")
+            db = await conn.fetchval("SELECT current_database()")
+            while True:
+                for (pid,) in await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> $2", db, me):
+                    try:
+                        t = psutil.Process(pid).cpu_times()
+                    except psutil.Error:
+                        continue
+                    self.seen[pid] = t.user + t.system
+                    self.start.setdefault(pid, self.seen[pid])
+                await asyncio.sleep(0.2)
+        finally:
+            await conn.close()
+
+    def begin(self) -> None:
+        self.task = asyncio.get_running_loop().create_task(self._run())
+
+    def end(self) -> float:
+        assert self.task is not None
+        self.task.cancel()
+        return sum(v - self.start[p] for p, v in self.seen.items())
 
 
 def pct(xs: list[float], p: float) -> float:
@@ -137,6 +176,7 @@ class Run:
         self.errors: dict[str, int] = defaultdict(int)
         self.done = False
         self.where = ""
+        self.pg_cpu = 0.0
 
     def plan(self, total: int) -> None:
         # (voter, target) drawn at random, each pair at most once (every vote is a new +1). Random, not a
@@ -280,6 +320,8 @@ async def measure(a: argparse.Namespace, urls: list[str], database_url: str, tar
     run = Run(a, urls, database_url, targets, tokens)
     total = int(a.rate * (a.warmup + a.seconds))
     run.plan(total)
+    pg = PgCpu(database_url)
+    pg.begin()
     poller = asyncio.ensure_future(run.poll())
     await (run.offer_outbox(total) if a.via == "outbox" else run.offer(total))
     # wait for the tail to become visible (or give up after --drain seconds)
@@ -290,6 +332,7 @@ async def measure(a: argparse.Namespace, urls: list[str], database_url: str, tar
         await asyncio.sleep(0.2)
     run.done = True
     await poller
+    run.pg_cpu = pg.end()
     conn = await asyncpg.connect(database_url)
     try:
         row = await conn.fetchrow("SELECT count(*) FILTER (WHERE type = 'vote.cast') AS votes, "
@@ -344,7 +387,15 @@ def report(a: argparse.Namespace, run: Run, cpu: dict[str, float], wall: float) 
         print(f"goal (202 → visible p99 < 2 s at 5,000 votes/s offered): p99 {goal:.2f} s at {achieved:,.0f} accepted votes/s "
               f"({'met' if goal < 2 and achieved >= 0.98 * 5000 and len(vis) == len(acc) else 'NOT met'})")
     print("CPU seconds per process over the run: " + ", ".join(f"{k} {v:.1f}" for k, v in cpu.items())
-          + f" (wall {wall:.1f} s; {psutil.cpu_count()} cores; load average now {os.getloadavg()[0]:.1f}; poll every {a.poll * 1000:.0f} ms)")
+          + f", PostgreSQL backends {run.pg_cpu:.1f} (wall {wall:.1f} s; {psutil.cpu_count()} cores; load average now "
+          + "/".join(f"{x:.1f}" for x in os.getloadavg()) + f"; poll every {a.poll * 1000:.0f} ms)")
+    every = sum(1 for x in run.accepted if x == x)
+    servers = sum(v for k, v in cpu.items() if k.startswith("voting"))
+    if every:
+        per = "voting servers' CPU {:,.0f} µs, ".format(servers / every * 1e6) if a.via == "http" else ""
+        print(f"per accepted vote ({every:,} over the whole run): {per}PostgreSQL backends {run.pg_cpu / every * 1e6:,.0f} µs, "
+              f"relay(s) {sum(v for k, v in cpu.items() if k.startswith('relay')) / every * 1e6:,.0f} µs, "
+              f"tally consumer {cpu.get('tally', 0.0) / every * 1e6:,.0f} µs, bench client {cpu['client'] / every * 1e6:,.0f} µs")
 
 
 def main() -> None:

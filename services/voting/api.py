@@ -6,7 +6,7 @@ import uuid
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.kit.auth import Principal
@@ -41,31 +41,44 @@ _ORIGIN = Header(None, max_length=128, description="Hash of the client address (
 _DEVICE = Header(None, max_length=128, description="Hash of the user agent (set by the gateway)")
 
 
+async def _intake(request: Request) -> service.VoteIntake:  # async: FastAPI runs a plain def dependency in a thread
+    return request.app.state.vote_intake  # type: ignore[no-any-return]
+
+
+vote_intake = Depends(_intake)
+
+
+def _accepted(body: VoteAccepted | VoteBatchAccepted) -> Response:
+    # The vote intake is the hot path: its body is serialized here, by the model itself, instead of
+    # FastAPI validating it again against response_model and encoding it (the same JSON).
+    return Response(body.model_dump_json(), status_code=202, media_type="application/json")
+
+
 @router.post("/votes", status_code=202, response_model=VoteAccepted, responses=error_responses(400, 401, 403, 404, 422))
 async def cast_vote(
     body: VoteCreate,
     me: Principal = current_member,
-    db: AsyncSession = session,
+    intake: service.VoteIntake = vote_intake,
     x_agora_client_origin: str | None = _ORIGIN,
     x_agora_client_device: str | None = _DEVICE,
-) -> VoteAccepted:
+) -> Response:
     """Vote +1, -1, or clear (0) on a target. Accepted at once; the tally follows within moments."""
-    vote_id = await service.cast(db, me.member_id, body, x_agora_client_origin, x_agora_client_device)
-    return VoteAccepted(vote_id=vote_id)
+    vote_id = await service.cast(intake, me.member_id, body, x_agora_client_origin, x_agora_client_device)
+    return _accepted(VoteAccepted(vote_id=vote_id))
 
 
 @router.post("/votes/batch", status_code=202, response_model=VoteBatchAccepted, responses=error_responses(400, 401, 403, 404, 413, 422))
 async def cast_votes(
     body: VoteBatchCreate,
     me: Principal = current_member,
-    db: AsyncSession = session,
+    intake: service.VoteIntake = vote_intake,
     x_agora_client_origin: str | None = _ORIGIN,
     x_agora_client_device: str | None = _DEVICE,
-) -> VoteBatchAccepted:
+) -> Response:
     """Up to 500 votes queued offline, applied in order. All or nothing: one unknown target or invalid
     vote rejects the batch and no vote is published."""
-    ids = await service.cast_many(db, me.member_id, body.votes, x_agora_client_origin, x_agora_client_device)
-    return VoteBatchAccepted(vote_ids=ids)
+    ids = await service.cast_many(intake, me.member_id, body.votes, x_agora_client_origin, x_agora_client_device)
+    return _accepted(VoteBatchAccepted(vote_ids=ids))
 
 
 @router.get("/votes/mine", response_model=MyVoteRead, responses=error_responses(401, 404, 422))

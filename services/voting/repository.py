@@ -1,10 +1,13 @@
-"""Voting's data access: adds and queries, never commits."""
+"""Voting's data access: adds and queries in the caller's session, never commits. The one exception is the
+vote intake's hot path, `Casting`: one autocommit statement per group of requests, on the app's asyncpg pool."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import NamedTuple
 
+import asyncpg
 from sqlalchemy import select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,10 +23,6 @@ class Targets:
     async def get(self, target_id: uuid.UUID) -> Target | None:
         return await self.session.get(Target, target_id)
 
-    async def get_many(self, target_ids: list[uuid.UUID]) -> dict[uuid.UUID, Target]:
-        rows = await self.session.scalars(select(Target).where(Target.target_id.in_(target_ids)))
-        return {t.target_id: t for t in rows}
-
     async def add(self, target_id: uuid.UUID, kind: str, author_id: uuid.UUID, created_at: datetime, post_id: uuid.UUID | None = None) -> None:
         await self.session.execute(
             insert(Target).values(target_id=target_id, kind=kind, author_id=author_id, created_at=created_at, post_id=post_id)
@@ -31,21 +30,67 @@ class Targets:
         )
 
 
+class VoteRow(NamedTuple):
+    """A vote.cast outbox row as kit.outbox builds it, with two holes in the payload that only the database
+    can fill: payload = head ‖ target kind ‖ mid ‖ target author ‖ tail (each filled value a JSON string)."""
+
+    target_id: uuid.UUID
+    id: str
+    key: str
+    headers: str  # JSON
+    head: bytes
+    mid: bytes
+    tail: bytes
+
+
+class CastRequest(NamedTuple):
+    """One request's votes (one vote, or a batch that is accepted or refused as a whole)."""
+
+    voter_id: uuid.UUID
+    rows: list[VoteRow]
+
+
 class Casting:
-    """The reads a vote's acceptance needs, in one round trip."""
+    """The acceptance of the votes of one or many requests in one statement and one round trip, in
+    autocommit: read the targets, check each voter against the deleted members, and insert the outbox
+    rows (with the targets' kind and author) of every request whose voter is not deleted and whose
+    targets are all known; a refused request inserts nothing. Runs on an asyncpg pool or connection."""
 
-    _SQL = text(
-        f"SELECT t.kind, t.author_id, EXISTS (SELECT 1 FROM {SCHEMA}.deleted_members d WHERE d.member_id = :v) "
-        f"FROM (SELECT 1) one LEFT JOIN {SCHEMA}.targets t ON t.target_id = :t"
-    )
+    _SQL = f"""
+        WITH votes AS (
+            SELECT * FROM unnest($1::int4[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::jsonb[], $7::bytea[], $8::bytea[], $9::bytea[])
+                WITH ORDINALITY AS v (request, voter_id, target_id, id, key, headers, head, mid, tail, ord)
+        ), checked AS (
+            SELECT v.*, t.kind, t.author_id, d.member_id IS NOT NULL AS deleted
+            FROM votes v
+            LEFT JOIN {SCHEMA}.targets t ON t.target_id = v.target_id
+            LEFT JOIN {SCHEMA}.deleted_members d ON d.member_id = v.voter_id
+        ), accepted AS (
+            INSERT INTO {SCHEMA}.outbox (id, topic, key, type, headers, payload)
+            SELECT c.id, $10, c.key, $11, c.headers,
+                   c.head || convert_to(to_json(c.kind)::text, 'UTF8') || c.mid || convert_to(to_json(c.author_id::text)::text, 'UTF8') || c.tail
+            FROM checked c
+            WHERE c.request NOT IN (SELECT request FROM checked WHERE deleted OR kind IS NULL)
+            ORDER BY c.ord
+        )
+        SELECT request, bool_or(deleted) AS deleted, coalesce(array_agg(target_id ORDER BY ord) FILTER (WHERE kind IS NULL), '{{}}') AS unknown
+        FROM checked GROUP BY request"""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+    def __init__(self, db: asyncpg.Pool | asyncpg.Connection) -> None:
+        self.db = db
 
-    async def check(self, target_id: uuid.UUID, voter_id: uuid.UUID) -> tuple[str | None, uuid.UUID | None, bool]:
-        """(target kind, target author — both None for an unknown target —, whether the voter's account was deleted)."""
-        kind, author, deleted = (await self.session.execute(self._SQL, {"t": target_id, "v": voter_id})).one()
-        return kind, author, bool(deleted)
+    async def cast(self, topic: str, event_type: str, requests: list[CastRequest]) -> list[tuple[bool, list[uuid.UUID]]]:
+        """Per request, in order: (whether its voter's account was deleted, its unknown targets in the order
+        of its rows); a request's rows were inserted, in their order, if and only if neither."""
+        columns: list[list[object]] = [[] for _ in range(9)]
+        for n, request in enumerate(requests):
+            for row in request.rows:
+                columns[0].append(n)
+                columns[1].append(request.voter_id)
+                for k, value in enumerate(row, start=2):
+                    columns[k].append(value)
+        found = {r["request"]: (bool(r["deleted"]), list(r["unknown"])) for r in await self.db.fetch(self._SQL, *columns, topic, event_type)}
+        return [found[n] for n in range(len(requests))]
 
 
 class Ballots:
@@ -70,9 +115,6 @@ class DeletedMembers:
 
     async def add(self, member_id: uuid.UUID, deleted_at: datetime) -> None:
         await self.session.execute(insert(DeletedMember).values(member_id=member_id, deleted_at=deleted_at).on_conflict_do_nothing())
-
-    async def contains(self, member_id: uuid.UUID) -> bool:
-        return (await self.session.scalar(select(DeletedMember.member_id).where(DeletedMember.member_id == member_id))) is not None
 
 
 class Reads:
