@@ -69,6 +69,9 @@ BODY_ERRORS = {
     "400": _error("Malformed request: the body is not valid JSON", "malformed_json", "request body is not valid JSON"),
     "413": _error("Request body too large (over 1 MiB)", "payload_too_large", "request body exceeds 1048576 bytes"),
 }
+# A service at capacity refuses at once rather than queueing (kit.web.InFlightLimitMiddleware).
+OVERLOADED = _error("The service is at capacity (`overloaded`); see Retry-After", "overloaded",
+                    "the service is at capacity; retry after the time in Retry-After", retry_after=True)
 # A path parameter holding an encoded '/' (`/v1/topics/a%2Fb/posts`) is decoded by the service's router and
 # names no route there: 404, whatever the operation documents for a missing resource.
 NO_ROUTE = _error("Not found (also when a path parameter is not a single path segment)", "not_found", "Not Found")
@@ -179,7 +182,7 @@ def _complete(op: dict[str, Any], method: str, path: str, *, forwarded: bool) ->
     if not forwarded:
         _security(op)  # the gateway's own routes say it with openapi_extra={"x-agora-auth": ...}
         return
-    extra = dict(GATEWAY_ERRORS)
+    extra = dict(GATEWAY_ERRORS, **{"503": OVERLOADED})
     if any(p.get("in") == "path" for p in op.get("parameters", [])):
         extra["404"] = NO_ROUTE
     if "requestBody" in op:

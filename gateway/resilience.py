@@ -7,7 +7,8 @@ and a circuit breaker so a dead upstream costs callers nothing but a fast 502.
        │                                        │     sleep uniform(0, base·2^n) ("full jitter"), try again
        │                                        └─ otherwise: 502 upstream_unavailable / 504 upstream_timeout
        │                                           (or the upstream's own 5xx response, kept as it is)
-    breaker: `failures` consecutive failures open it; while open every call fails at once with 502
+    breaker: `failures` consecutive failures open it (a 503 with Retry-After is an upstream shedding load,
+    not a failure); while open every call fails at once with 502
     `circuit_open` and Retry-After; after `reset_seconds` one probe is let through (half-open): success
     closes the circuit, failure opens it again.
 

@@ -114,7 +114,12 @@ class Upstream:
                 continue
             if response.status_code in RETRYABLE_STATUSES:
                 last = response
-                self.breaker.record_failure()
+                if response.status_code == 503 and response.headers.get("retry-after") is not None:
+                    # The upstream is up and shedding load (kit's 503 `overloaded`): opening the circuit would
+                    # turn its refusing some calls into refusing all of them.
+                    self.breaker.abandon()
+                else:
+                    self.breaker.record_failure()
                 continue
             self.breaker.record_success()
             return response

@@ -105,6 +105,8 @@ class ServiceSettings(ProcessSettings):
     # ones. With overflow, every burst paid PostgreSQL connection set-up on both sides: POST /v1/votes
     # in-process, 20 at once, 198 votes/s with pool 10 + overflow 10 vs 389 with pool 10 and none.
     db_max_overflow: int = Field(0, ge=0, le=200)
+    http_max_in_flight: int = Field(256, ge=1, le=100_000, description="Requests one process works on at once; the next is "
+                                    "refused at once with 503 `overloaded` and Retry-After rather than queued")
 
     @field_validator("database_url")
     @classmethod

@@ -30,7 +30,7 @@ from services.kit import logs, tracing
 from services.kit.auth import Principal, TokenVerifier, bearer_token
 from services.kit.db import make_engine, make_pool, make_sessions
 from services.kit.errors import AgoraError, PayloadTooLarge, error_body
-from services.kit.settings import ProcessSettings
+from services.kit.settings import ProcessSettings, ServiceSettings
 
 log = logging.getLogger("agora.http")
 
@@ -93,6 +93,36 @@ class TraceMiddleware:
             await self.app(scope, receive, send_with_trace)
         finally:
             tracing.current_traceparent.reset(token)
+
+
+class InFlightLimitMiddleware:
+    """At most `limit` requests inside the app at once per process; the next one is refused at once with 503
+    `overloaded` and Retry-After (the health probes always pass). Without it a burst beyond what the process
+    can serve queues every request, so each one ends late: clients time out on work the server then does
+    anyway, and what it accepts falls (measured on POST /v1/votes, 2 servers: 562 accepted/s at 2,000/s
+    offered, 310/s at 5,000/s with 26,297 client timeouts)."""
+
+    EXEMPT = frozenset({"/healthz", "/readyz"})
+
+    def __init__(self, app: ASGIApp, limit: int, retry_after: int = 1) -> None:
+        self.app = app
+        self.limit = limit
+        self.retry_after = str(retry_after)
+        self.in_flight = 0
+        self.refused = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.EXEMPT:
+            return await self.app(scope, receive, send)
+        if self.in_flight >= self.limit:
+            self.refused += 1
+            return await _json_error(503, "overloaded", "the service is at capacity; retry after the time in Retry-After",
+                                     headers={"Retry-After": self.retry_after})(scope, receive, send)
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
 
 
 class BodyLimitMiddleware:
@@ -224,6 +254,8 @@ def build_app(
         app.include_router(router)
     app.add_middleware(BodyLimitMiddleware, limit=body_limit)
     app.add_middleware(TraceMiddleware)
+    if isinstance(settings, ServiceSettings):  # (not the gateway: it holds live streams open, and limits views itself)
+        app.add_middleware(InFlightLimitMiddleware, limit=settings.http_max_in_flight)
     return app
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, ClassVar
 
 import httpx
@@ -10,7 +11,7 @@ from fastapi import APIRouter
 from pydantic import Field
 
 from services.kit.errors import Conflict, TooManyRequests
-from services.kit.settings import ProcessSettings
+from services.kit.settings import ProcessSettings, ServiceSettings
 from services.kit.web import Model, build_app
 
 
@@ -95,3 +96,34 @@ async def test_routing_errors_and_crashes_use_the_shape_too(client: httpx.AsyncC
 async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     assert (await client.get("/readyz")).json() == {"status": "ready"}
+
+
+class ServiceLike(ServiceSettings):
+    service_name: ClassVar[str] = "webtest"
+
+
+async def test_requests_beyond_the_in_flight_limit_are_refused_at_once_and_health_still_answers() -> None:
+    release, entered = asyncio.Event(), []
+    waiting = APIRouter()
+
+    @waiting.get("/wait")
+    async def wait() -> dict[str, bool]:
+        entered.append(1)
+        await release.wait()
+        return {"done": True}
+
+    settings = ServiceLike(kafka_bootstrap_servers="127.0.0.1:1", database_url="postgresql://x@127.0.0.1:1/x", http_max_in_flight=2)
+    app = build_app(settings=settings, schema=None, title="t", description="d", routers=[waiting])
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+            first = [asyncio.create_task(c.get("/wait")) for _ in range(2)]
+            async with asyncio.timeout(5):
+                while len(entered) < 2:
+                    await asyncio.sleep(0.005)
+            r = await c.get("/wait")
+            assert r.status_code == 503 and r.json()["error"] == "overloaded" and r.headers["retry-after"] == "1"
+            assert len(entered) == 2  # refused before reaching the route
+            assert (await c.get("/healthz")).status_code == 200  # probes are never shed
+            release.set()
+            assert [(await t).status_code for t in first] == [200, 200]
+            assert (await c.get("/wait")).status_code == 200  # capacity is back once they finished

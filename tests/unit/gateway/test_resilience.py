@@ -124,6 +124,22 @@ async def test_an_open_circuit_fails_fast_without_calling_the_upstream_then_prob
         assert (await client.get("/v1/posts")).status_code == 200
 
 
+async def test_an_upstream_shedding_load_does_not_open_the_circuit(gateway: Any) -> None:
+    overloaded = {"error": "overloaded", "message": "the service is at capacity", "trace_id": "t"}
+    script = Script(*[httpx.Response(503, json=overloaded, headers={"retry-after": "1"})] * 6, httpx.Response(202, json={"vote_id": "v"}))
+    async with gateway(script, upstream_retries=0, breaker_failures=3) as client:
+        for _ in range(6):
+            r = await client.post("/v1/votes", json={"target_id": "t", "value": 1})
+            assert r.status_code == 503 and r.json()["error"] == "overloaded" and r.headers["retry-after"] == "1"
+        assert (await client.post("/v1/votes", json={"target_id": "t", "value": 1})).status_code == 202  # still closed
+    assert len(script.calls) == 7
+    script = Script(*[httpx.Response(503, json={"error": "unavailable", "message": "down"})] * 3)
+    async with gateway(script, upstream_retries=0, breaker_failures=3) as client:
+        for _ in range(3):
+            await client.post("/v1/votes", json={"target_id": "t", "value": 1})
+        assert (await client.post("/v1/votes", json={"target_id": "t", "value": 1})).json()["error"] == "circuit_open"  # a plain 503 counts
+
+
 @pytest.mark.parametrize("method", ["PUT", "DELETE"])
 async def test_put_and_delete_are_retried(gateway: Any, method: str) -> None:
     script = Script(httpx.Response(502), httpx.Response(204))
