@@ -59,6 +59,7 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.scratch import PgCpu  # noqa: E402
 from services.catalog import TOPICS  # noqa: E402
 from services.kit.topics import ensure_topics  # noqa: E402
 from tests.support import infra  # noqa: E402
@@ -83,42 +84,6 @@ def start(name: str, args: list[str], env: dict[str, str], port_var: str | None)
     with log.open("wb") as fh:
         popen = subprocess.Popen([sys.executable, "-m", "services.cli", *args], cwd=ROOT, env=full, stdout=fh, stderr=subprocess.STDOUT)
     return Proc(name, popen, port, log)
-
-
-class PgCpu:
-    """CPU seconds of the PostgreSQL backends serving one database, its own sampling connection excluded
-    (sampled every 0.2 s from /proc; a backend first seen mid-run counts from its first sample)."""
-
-    def __init__(self, database_url: str) -> None:
-        self.url = database_url
-        self.seen: dict[int, float] = {}
-        self.start: dict[int, float] = {}
-        self.task: asyncio.Task[None] | None = None
-
-    async def _run(self) -> None:
-        conn = await asyncpg.connect(self.url)
-        try:
-            me = await conn.fetchval("SELECT pg_backend_pid()")
-            db = await conn.fetchval("SELECT current_database()")
-            while True:
-                for (pid,) in await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> $2", db, me):
-                    try:
-                        t = psutil.Process(pid).cpu_times()
-                    except psutil.Error:
-                        continue
-                    self.seen[pid] = t.user + t.system
-                    self.start.setdefault(pid, self.seen[pid])
-                await asyncio.sleep(0.2)
-        finally:
-            await conn.close()
-
-    def begin(self) -> None:
-        self.task = asyncio.get_running_loop().create_task(self._run())
-
-    def end(self) -> float:
-        assert self.task is not None
-        self.task.cancel()
-        return sum(v - self.start[p] for p, v in self.seen.items())
 
 
 def pct(xs: list[float], p: float) -> float:

@@ -55,6 +55,7 @@ sys.path.insert(0, str(ROOT))
 
 from services.catalog import DEADLETTER, TALLIES, VOTES  # noqa: E402
 from services.kit.topics import ensure_topics  # noqa: E402
+from bench.scratch import PgCpu  # noqa: E402
 from tests.support import infra  # noqa: E402
 
 SEED = 20261127
@@ -168,44 +169,6 @@ class Peak:
         self.peak = max(self.peak, self.proc.memory_info().rss / 2**20)
         assert self.task is not None
         self.task.cancel()
-
-
-class PgCpu:
-    """CPU seconds used by the PostgreSQL backends serving one database (sampled every 0.2 s from /proc:
-    the bench runs on the database's host), its own sampling connection excluded. On a shared machine
-    CPU per vote is steadier than votes/s: other processes' load stretches wall time, not CPU time."""
-
-    def __init__(self, database_url: str) -> None:
-        self.url = database_url
-        self.seen: dict[int, float] = {}
-        self.start: dict[int, float] = {}
-        self.task: asyncio.Task[None] | None = None
-
-    async def _run(self) -> None:
-        conn = await asyncpg.connect(self.url)
-        try:
-            me = await conn.fetchval("SELECT pg_backend_pid()")
-            db = await conn.fetchval("SELECT current_database()")
-            while True:
-                for (pid,) in await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> $2", db, me):
-                    try:
-                        t = psutil.Process(pid).cpu_times()
-                    except psutil.Error:
-                        continue
-                    self.seen[pid] = t.user + t.system
-                    self.start.setdefault(pid, self.seen[pid])
-                await asyncio.sleep(0.2)
-        finally:
-            await conn.close()
-
-    def begin(self) -> None:
-        self.task = asyncio.get_running_loop().create_task(self._run())
-
-    def end(self) -> float:
-        """CPU seconds since begin() (a backend seen first mid-run counts from its first sample)."""
-        assert self.task is not None
-        self.task.cancel()
-        return sum(v - self.start[p] for p, v in self.seen.items())
 
 
 async def from_the_start(prefix: str) -> Any:
