@@ -69,8 +69,10 @@ BODY_ERRORS = {
     "400": _error("Malformed request: the body is not valid JSON", "malformed_json", "request body is not valid JSON"),
     "413": _error("Request body too large (over 1 MiB)", "payload_too_large", "request body exceeds 1048576 bytes"),
 }
-# A service at capacity refuses at once rather than queueing (kit.web.InFlightLimitMiddleware).
-OVERLOADED = _error("The service is at capacity (`overloaded`); see Retry-After", "overloaded",
+# A service at capacity refuses at once rather than queueing (kit.web.InFlightLimitMiddleware); one that
+# cannot reach its database says so (`database_unavailable`). Both may succeed when retried.
+OVERLOADED = _error("The service is at capacity (`overloaded`) or cannot reach its database (`database_unavailable`); "
+                    "see Retry-After", "overloaded",
                     "the service is at capacity; retry after the time in Retry-After", retry_after=True)
 # A path parameter holding an encoded '/' (`/v1/topics/a%2Fb/posts`) is decoded by the service's router and
 # names no route there: 404, whatever the operation documents for a missing resource.

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
+import asyncpg
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -175,8 +176,39 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        if (cause := database_unavailable(exc)) is not None:
+            log.warning("database unavailable: %s: %s", type(cause).__name__, cause)
+            return _json_error(503, "database_unavailable", "the service cannot reach its database; retry after the time in Retry-After",
+                               headers={"Retry-After": "2"})
         log.exception("unhandled error")
         return _json_error(500, "internal_error", "an unexpected error occurred; it has been logged with this trace id")
+
+
+# SQLSTATEs of a database that cannot serve right now: connection exceptions (class 08), too many
+# connections, shutting down or starting up.
+_UNAVAILABLE_SQLSTATES = frozenset({"53300", "57P01", "57P02", "57P03"})
+
+
+def database_unavailable(exc: BaseException) -> BaseException | None:
+    """The error in `exc`'s chain (SQLAlchemy's wrapper, asyncpg's error, the socket's) that says the
+    database cannot be reached or cannot take work now, if any: the request may succeed when retried, so
+    the client gets 503 with Retry-After instead of 500."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, (ConnectionError, asyncpg.exceptions.ConnectionDoesNotExistError)):
+            return e
+        if isinstance(e, OSError) and e.errno is not None:  # refused, unreachable, reset (not TimeoutError's None)
+            return e
+        sqlstate = getattr(e, "sqlstate", None)
+        if isinstance(sqlstate, str) and (sqlstate.startswith("08") or sqlstate in _UNAVAILABLE_SQLSTATES):
+            return e
+        todo.extend((getattr(e, "orig", None), e.__cause__, e.__context__))
+    return None
 
 
 def health_router(checks: Sequence[ReadinessCheck] = ()) -> APIRouter:

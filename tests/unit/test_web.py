@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any, ClassVar
 
+import asyncpg
 import httpx
 import pytest
 from fastapi import APIRouter
 from pydantic import Field
+from sqlalchemy import text
 
 from services.kit.errors import Conflict, TooManyRequests
 from services.kit.settings import ProcessSettings, ServiceSettings
@@ -127,3 +129,34 @@ async def test_requests_beyond_the_in_flight_limit_are_refused_at_once_and_healt
             release.set()
             assert [(await t).status_code for t in first] == [200, 200]
             assert (await c.get("/wait")).status_code == 200  # capacity is back once they finished
+
+
+async def test_a_database_that_cannot_be_reached_is_503_with_retry_after_not_500() -> None:
+    from services.kit.web import session
+
+    reads = APIRouter()
+
+    @reads.get("/count")
+    async def count(db: Any = session) -> int:
+        return int((await db.execute(text("SELECT 1"))).scalar_one())
+
+    # Port 1 on the loopback: nothing listens there, the connection is refused.
+    settings = ServiceLike(kafka_bootstrap_servers="127.0.0.1:1", database_url="postgresql://x@127.0.0.1:1/x")
+    app = build_app(settings=settings, schema="webtest", title="t", description="d", routers=[reads])
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://t") as c:
+            r = await c.get("/count")
+    assert r.status_code == 503 and r.json()["error"] == "database_unavailable" and r.headers["retry-after"] == "2"
+
+
+def test_only_errors_of_reaching_the_database_count_as_unavailable() -> None:
+    from services.kit.web import database_unavailable
+
+    wrapped = RuntimeError("statement failed")
+    wrapped.__cause__ = ConnectionRefusedError(111, "refused")
+    assert database_unavailable(wrapped) is wrapped.__cause__
+    assert database_unavailable(asyncpg.exceptions.CannotConnectNowError("starting up")) is not None  # 57P03
+    assert database_unavailable(asyncpg.exceptions.TooManyConnectionsError("full")) is not None  # 53300
+    assert database_unavailable(asyncpg.exceptions.UniqueViolationError("dup")) is None
+    assert database_unavailable(ValueError("bug")) is None
+    assert database_unavailable(TimeoutError()) is None  # a slow query is not an unreachable database
