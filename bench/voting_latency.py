@@ -14,6 +14,8 @@ an Ed25519 key whose JWKS the services read from a file, AGORA_JWKS_URL), minted
 --via http (default): the client sends `POST /v1/votes` open-loop: vote i is due at i / rate seconds,
 whether or not earlier votes were answered (at most --connections in flight; a vote waiting for a
 connection is late, and the lateness counts in its accept latency).
+--per-request N (http): one voter's N consecutive votes go as one `POST /v1/votes/batch` when the last of
+them is due (a client syncing its offline queue); each vote's accept latency still counts from its own due time.
 --via outbox: no HTTP; the vote.cast outbox rows the API's transaction would write (built by kit.outbox,
 before the clock starts) are inserted every --tick seconds; "accepted" is that insert's commit. This
 measures the relay and the tally consumer alone at rates one Python HTTP client and server cannot reach.
@@ -146,14 +148,20 @@ class Run:
     def plan(self, total: int) -> None:
         # (voter, target) drawn at random, each pair at most once (every vote is a new +1). Random, not a
         # pattern: voters sweeping targets in step would be lockstep rings to the decision pipeline.
+        # With --per-request N, each run of N votes is one voter's (an offline queue sent as one batch).
         rnd = random.Random(20261127)
         used: set[tuple[int, int]] = set()
         self.pairs: list[tuple[int, int]] = []
+        n = self.a.per_request
         while len(self.pairs) < total:
-            p = (rnd.randrange(len(self.tokens)), rnd.randrange(len(self.targets)))
-            if p not in used:
-                used.add(p)
-                self.pairs.append(p)
+            v = rnd.randrange(len(self.tokens))
+            group: list[tuple[int, int]] = []
+            while len(group) < min(n, total - len(self.pairs)):
+                p = (v, rnd.randrange(len(self.targets)))
+                if p not in used:
+                    used.add(p)
+                    group.append(p)
+            self.pairs.extend(group)
 
     def pair(self, i: int) -> tuple[int, int]:
         return self.pairs[i]
@@ -181,6 +189,34 @@ class Run:
             self.visible[i] = now
             self.seen[t] = len(order)
 
+    async def send_batch(self, session: aiohttp.ClientSession, first: int, last: int) -> None:
+        """Votes first..last (one voter's) as one POST /v1/votes/batch."""
+        v = self.pair(first)[0]
+        now = time.perf_counter()
+        for i in range(first, last + 1):
+            self.sent[i] = now
+        url = self.urls[(first // self.a.per_request) % len(self.urls)] + "/v1/votes/batch"
+        body = {"votes": [{"target_id": self.targets[self.pair(i)[1]], "value": 1} for i in range(first, last + 1)]}
+        try:
+            async with session.post(url, json=body, headers={"authorization": "Bearer " + self.tokens[v], "x-agora-client-origin": f"o{v}",
+                                                             "x-agora-client-device": f"d{v % 300}"}) as r:
+                await r.read()
+                if r.status != 202:
+                    self.errors[f"HTTP {r.status}"] += last - first + 1
+                    return
+        except Exception as exc:  # noqa: BLE001 - counted and reported
+            self.errors[type(exc).__name__] += last - first + 1
+            return
+        now = time.perf_counter()
+        for i in range(first, last + 1):
+            t = self.pair(i)[1]
+            self.accepted[i] = now
+            order = self.per_target[t]
+            order.append(i)
+            if len(order) <= self.ups[t]:
+                self.visible[i] = now
+                self.seen[t] = len(order)
+
     async def offer(self, total: int) -> None:
         connector = aiohttp.TCPConnector(limit=self.a.connections, limit_per_host=self.a.connections)
         async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as session:
@@ -193,12 +229,15 @@ class Run:
             i = 0
             while i < total:
                 now = time.perf_counter()
-                while i < total and start + i / self.a.rate <= now:
-                    self.due[i] = start + i / self.a.rate
-                    task = asyncio.ensure_future(self.send(session, i))
+                n = self.a.per_request
+                while i < total and start + min(i + n - 1, total - 1) / self.a.rate <= now:
+                    last = min(i + n - 1, total - 1)
+                    for k in range(i, last + 1):
+                        self.due[k] = start + k / self.a.rate  # a vote waits in its client's queue until the batch goes
+                    task = asyncio.ensure_future(self.send(session, i) if n == 1 else self.send_batch(session, i, last))
                     tasks.add(task)
                     task.add_done_callback(tasks.discard)
-                    i += 1
+                    i = last + 1
                 await asyncio.sleep(0.001)
             self.offer_end = time.perf_counter()
             if tasks:
@@ -330,7 +369,8 @@ def report(a: argparse.Namespace, run: Run, cpu: dict[str, float], wall: float) 
     acc_times = sorted(run.accepted[i] for i in acc)
     achieved = (len(acc_times) - 1) / (acc_times[-1] - acc_times[0]) if len(acc_times) > 1 else 0.0
     sent_span = max(run.sent[i] for i in window) - min(run.sent[i] for i in window)
-    how = (f"over {len(run.urls)} voting server(s), {a.connections} connections" if a.via == "http"
+    how = (f"over {len(run.urls)} voting server(s), {a.connections} connections"
+           + (f", {a.per_request} votes per request (POST /v1/votes/batch)" if a.per_request > 1 else "") if a.via == "http"
            else f"as vote.cast outbox rows inserted every {a.tick * 1000:.0f} ms (no HTTP: 'accept' = the insert's commit)")
     print(f"\noffered {a.rate:,.0f} votes/s open-loop for {a.seconds:.0f} s (+{a.warmup:.0f} s warm-up) {how}: {n - first:,} votes in the window")
     print(f"sent at {(n - first - 1) / sent_span:,.0f} votes/s (client), accepted at {achieved:,.0f} votes/s; "
@@ -376,6 +416,8 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=256)
     ap.add_argument("--poll", type=float, default=0.02, help="seconds between polls of voting.tallies")
     ap.add_argument("--batch", type=int, default=0, help="VOTING_TALLY_BATCH_SIZE (0: the default)")
+    ap.add_argument("--per-request", type=int, default=1, help="--via http: votes per request; above 1, one voter's "
+                    "consecutive votes go as one POST /v1/votes/batch (a client's offline queue), each due at its own time")
     ap.add_argument("--via", choices=["http", "outbox"], default="http",
                     help="http: POST /v1/votes; outbox: insert the API's vote.cast outbox rows directly (relay + tally consumer alone)")
     ap.add_argument("--tick", type=float, default=0.01, help="--via outbox: seconds between insert transactions")
