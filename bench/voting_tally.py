@@ -394,7 +394,7 @@ def main() -> None:
     ap.add_argument("--votes", type=int, default=1_000_000)
     ap.add_argument("--targets", type=int, default=100_000)
     ap.add_argument("--voters", type=int, default=200_000)
-    ap.add_argument("--batch", type=int, default=10_000, help="the tally consumer's batch size (VOTING_TALLY_BATCH_SIZE)")
+    ap.add_argument("--batch", type=int, default=25_000, help="the tally consumer's batch size (VOTING_TALLY_BATCH_SIZE)")
     ap.add_argument("--tally", default="", help="tally consumer variants, space-separated: BATCH[/sync][/gc][/pN] "
                     "(sync: synchronous_commit=on; gc: automatic cyclic GC as before; pN: N consumer processes in one group), e.g. '10000/sync 50000 50000/p2'; "
                     "default: just --batch")

@@ -17,4 +17,4 @@ class Settings(ServiceSettings):
     moderator_ids: str = Field(
         "", description="Comma-separated member ids allowed to use the moderation API (tokens with the `moderation` scope are too)",
     )
-    tally_batch_size: int = Field(10_000, ge=1, le=200_000, description="Most votes the tally consumer applies in one transaction")
+    tally_batch_size: int = Field(25_000, ge=1, le=200_000, description="Most votes the tally consumer applies in one transaction")

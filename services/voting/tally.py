@@ -307,7 +307,7 @@ class TallyConsumer:
         database_url: str,
         bootstrap_servers: str,
         topic_prefix: str = "",
-        batch_size: int = 10_000,
+        batch_size: int = 25_000,
         session_timeout_ms: int = 30_000,
         integrity: IntegrityConfig | None = None,
         context: IntegrityContext | None = None,
