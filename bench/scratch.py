@@ -33,17 +33,23 @@ async def scratch_database(tag: str, *services: str, keep: bool = False) -> Asyn
     (every service when none is named); dropped on exit unless `keep`."""
     admin = infra.base_database_url()
     name = f"agora_bench_{tag}_{secrets.token_hex(3)}"
-    url = infra._with_db(admin, name)
-    await infra.create_database(admin, name)
     try:
-        env = dict(os.environ, DATABASE_URL=url, KAFKA_BOOTSTRAP_SERVERS=infra.bootstrap_servers())
-        subprocess.run([sys.executable, "-m", "services.cli", "migrate", *services], cwd=ROOT, env=env, check=True, capture_output=True)
-        yield url
+        yield await migrated_database(name, *services)
     finally:
         if keep:
             print(f"kept database {name}")
         else:
             await infra.drop_database(admin, name)
+
+
+async def migrated_database(name: str, *services: str) -> str:
+    """Create database `name` on the admin connection's server and apply the services' migrations (every
+    service when none is named); its URL. The caller drops it (`infra.drop_database`)."""
+    url = infra._with_db(infra.base_database_url(), name)
+    await infra.create_database(infra.base_database_url(), name)
+    env = dict(os.environ, DATABASE_URL=url, KAFKA_BOOTSTRAP_SERVERS=infra.bootstrap_servers())
+    subprocess.run([sys.executable, "-m", "services.cli", "migrate", *services], cwd=ROOT, env=env, check=True, capture_output=True)
+    return url
 
 
 class PgCpu:

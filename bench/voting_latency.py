@@ -61,7 +61,7 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.scratch import PgCpu  # noqa: E402
+from bench.scratch import PgCpu, migrated_database  # noqa: E402
 from services.catalog import TOPICS  # noqa: E402
 from services.kit.topics import ensure_topics  # noqa: E402
 from tests.support import infra  # noqa: E402
@@ -96,13 +96,7 @@ def pct(xs: list[float], p: float) -> float:
 
 
 async def setup(database: str, prefix: str, n_targets: int) -> list[str]:
-    conn = await asyncpg.connect(admin_url())
-    try:
-        await conn.execute(f'CREATE DATABASE "{database}"')
-    finally:
-        await conn.close()
-    env = dict(os.environ, DATABASE_URL=with_db(admin_url(), database), KAFKA_BOOTSTRAP_SERVERS=bootstrap())
-    subprocess.run([sys.executable, "-m", "services.cli", "migrate", "voting"], cwd=ROOT, env=env, check=True, capture_output=True)
+    await migrated_database(database, "voting")
     await ensure_topics(bootstrap(), TOPICS, prefix)
     targets = [str(uuid.uuid4()) for _ in range(n_targets)]
     conn = await asyncpg.connect(with_db(admin_url(), database))

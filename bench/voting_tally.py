@@ -55,7 +55,7 @@ sys.path.insert(0, str(ROOT))
 
 from services.catalog import DEADLETTER, TALLIES, VOTES  # noqa: E402
 from services.kit.topics import ensure_topics  # noqa: E402
-from bench.scratch import PgCpu  # noqa: E402
+from bench.scratch import PgCpu, migrated_database  # noqa: E402
 from tests.support import infra  # noqa: E402
 
 SEED = 20261127
@@ -373,13 +373,7 @@ def run_phase(name: str, args: dict[str, Any]) -> dict[str, Any]:
 
 
 async def setup(database: str, prefix: str, topics: bool = True) -> None:
-    conn = await asyncpg.connect(admin_url())
-    try:
-        await conn.execute(f'CREATE DATABASE "{database}"')
-    finally:
-        await conn.close()
-    env = dict(os.environ, DATABASE_URL=with_db(admin_url(), database), KAFKA_BOOTSTRAP_SERVERS=bootstrap())
-    subprocess.run([sys.executable, "-m", "services.cli", "migrate", "voting"], cwd=ROOT, env=env, check=True, capture_output=True)
+    await migrated_database(database, "voting")
     if topics:
         await ensure_topics(bootstrap(), [VOTES, TALLIES, DEADLETTER], prefix)
 
