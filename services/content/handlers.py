@@ -15,14 +15,14 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalog import CONNECTIONS, DEADLETTER, PROFILES, TALLIES
 from services.content import ranking
 from services.content.config import SCHEMA
 from services.content.repository import Network, Tallies, anonymise
-from services.kit.consumer import ConsumerWorker, Subscription
+from services.kit.consumer import ConsumerWorker, Subscription, parse_batch
 from services.kit.events import CloudEvent
 
 class _Tally(BaseModel):
@@ -54,14 +54,9 @@ async def on_tallies(session: AsyncSession, events: list[CloudEvent]) -> list[tu
     """The batch handler of `tally.updated` (the high-volume event here): per target only the batch's
     latest version is written, with one statement per kind; the stored-version guard still applies, so the
     result is the one the per-event handler gives, in 2 statements instead of 3 round trips per event."""
-    rejected: list[tuple[CloudEvent, str]] = []
+    tallies_in, rejected = parse_batch(events, _Tally)
     latest: dict[tuple[str, uuid.UUID], _Tally] = {}
-    for event in events:
-        try:
-            data = _Tally.model_validate(event.data)
-        except ValidationError as exc:
-            rejected.append((event, str(exc)))
-            continue
+    for data in tallies_in:
         if data.target_kind not in ("post", "comment"):
             continue  # a kind content does not rank
         key = (data.target_kind, data.target_id)

@@ -24,10 +24,10 @@ import os
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from aiokafka import ConsumerRebalanceListener, TopicPartition
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import BigInteger, Column, DateTime, Integer, MetaData, PrimaryKeyConstraint, Table, Text, func, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -42,6 +42,20 @@ Handler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
 # Gets a batch's fresh events of one type, in order; returns the ones it rejects, with the reason
 # (dead-lettered; the others count as applied). Must not raise for one bad event.
 BatchHandler = Callable[[AsyncSession, list[CloudEvent]], Awaitable[list[tuple[CloudEvent, str]]]]
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_batch(events: list[CloudEvent], model: type[M]) -> tuple[list[M], list[tuple[CloudEvent, str]]]:
+    """A batch handler's first step: each event's data as `model` (in order), and the events whose data
+    does not fit, with the reason (what the handler returns as rejected: they are dead-lettered)."""
+    parsed: list[M] = []
+    rejected: list[tuple[CloudEvent, str]] = []
+    for event in events:
+        try:
+            parsed.append(model.model_validate(event.data))
+        except ValidationError as exc:
+            rejected.append((event, str(exc)))
+    return parsed, rejected
 
 
 class PoisonEvent(Exception):

@@ -16,11 +16,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalog import CONNECTIONS, DEADLETTER, TALLIES
-from services.kit.consumer import BatchHandler, ConsumerWorker, Handler, PoisonEvent, Subscription
+from services.kit.consumer import BatchHandler, ConsumerWorker, Handler, PoisonEvent, Subscription, parse_batch
 from services.kit.events import CloudEvent
 from services.profiles import service
 from services.profiles.config import SCHEMA
@@ -73,15 +73,8 @@ def tallies_handler(policy: TrustPolicy) -> BatchHandler:
     """The batch handler `tally.updated` runs with (a batch's tallies in a few statements); `tally_handler`
     is the per-event equivalent."""
     async def on_tallies(session: AsyncSession, events: list[CloudEvent]) -> list[tuple[CloudEvent, str]]:
-        rejected: list[tuple[CloudEvent, str]] = []
-        rows = []
-        for event in events:
-            try:
-                data = _TallyUpdated.model_validate(event.data)
-            except ValidationError as exc:
-                rejected.append((event, str(exc)))
-                continue
-            rows.append((data.target_id, data.author_id, data.score, data.version, data.updated_at))
+        tallies, rejected = parse_batch(events, _TallyUpdated)
+        rows = [(t.target_id, t.author_id, t.score, t.version, t.updated_at) for t in tallies]
         await service.apply_tallies(session, policy, rows)
         return rejected
 
