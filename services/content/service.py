@@ -104,6 +104,15 @@ def _after(cursor: cursors.Cursor | None, expression: str) -> tuple[Any, uuid.UU
         raise BadRequest("the cursor is malformed; use the next_cursor of a previous page as is", code="bad_cursor") from None
 
 
+def _newest_first(listing: str, rows: list[Any], limit: int) -> tuple[list[Any], str | None]:
+    """A page of rows fetched newest first (limit + 1 of them, to know whether more follow) and the cursor
+    of the next page: the last row's (created_at, id)."""
+    page = rows[:limit]
+    if len(rows) <= limit:
+        return page, None
+    return page, cursors.Cursor(listing, page[-1].created_at.isoformat(), str(page[-1].id), now().isoformat()).encode()
+
+
 def _as_of(cursor: cursors.Cursor | None) -> datetime:
     if cursor is None:
         return now()
@@ -360,11 +369,7 @@ async def share_post(session: AsyncSession, post_id: uuid.UUID, me: uuid.UUID, d
 async def replies_to(session: AsyncSession, me: uuid.UUID, *, limit: int, cursor: str | None) -> ReplyPage:
     listing = f"replies:{me}"
     cur = cursors.decode(cursor, listing) if cursor else None
-    rows = await Comments(session).replies_to(me, _after(cur, "created_at"), limit + 1)
-    page = rows[:limit]
-    next_cursor = None
-    if len(rows) > limit:
-        next_cursor = cursors.Cursor(listing, page[-1].created_at.isoformat(), str(page[-1].id), now().isoformat()).encode()
+    page, next_cursor = _newest_first(listing, await Comments(session).replies_to(me, _after(cur, "created_at"), limit + 1), limit)
     return ReplyPage(items=[comment_read(c) for c in page], next_cursor=next_cursor)
 
 
@@ -374,11 +379,7 @@ async def list_shares(session: AsyncSession, post_id: uuid.UUID, *, limit: int, 
         raise Gone("this post was deleted; its shares are no longer shown", code="post_deleted")
     listing = f"shares:{post_id}"
     cur = cursors.decode(cursor, listing) if cursor else None
-    rows = await Shares(session).page(post_id, _after(cur, "created_at"), limit + 1)
-    page = rows[:limit]
-    next_cursor = None
-    if len(rows) > limit:
-        next_cursor = cursors.Cursor(listing, page[-1].created_at.isoformat(), str(page[-1].id), now().isoformat()).encode()
+    page, next_cursor = _newest_first(listing, await Shares(session).page(post_id, _after(cur, "created_at"), limit + 1), limit)
     return SharePage(post_id=post_id, share_count=post.share_count, next_cursor=next_cursor, items=[
         ShareEntry(id=s.id, sharer_id=s.sharer_id, comment=s.comment, comment_html=s.comment_html, created_at=s.created_at) for s in page
     ])
